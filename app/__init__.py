@@ -1,0 +1,1 @@
+"""Wiring: settings, the Starlette application factory and the CLI."""

@@ -1,0 +1,206 @@
+"""SQLAlchemy models: the tables of the schema, shared by PostgreSQL and SQLite.
+
+Alembic migrations under ``db/migrations`` create these tables; a test checks
+that the migrated database and this metadata agree on both dialects.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import enum
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    Enum,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+# Stable constraint names, so migrations can refer to them on both dialects.
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+# Materialised paths are compared as byte strings (range scans on a B-tree):
+# PostgreSQL needs the "C" collation for that; SQLite's default BINARY already is.
+PathString = String(255).with_variant(String(255, collation="C"), "postgresql")
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class AreaLevel(enum.StrEnum):
+    """Levels of the administrative tree (行政区划)."""
+
+    COUNTY = "county"  # 县
+    TOWNSHIP = "township"  # 镇 / 乡 / 街道
+    VILLAGE = "village"  # 村
+    COMMUNITY = "community"  # 社区 (urban; same level as a village)
+    GROUP = "group"  # 组 / 社
+
+
+class DepartmentKind(enum.StrEnum):
+    """The report's four kinds of county-level department (县级部门)."""
+
+    LEADING_ORGAN = "leading_organ"  # 领导机关
+    LAW_ENFORCEMENT = "law_enforcement"  # 执法监管部门
+    SERVICE_WINDOW = "service_window"  # 窗口单位
+    SERVICE_INDUSTRY = "service_industry"  # 服务行业
+
+
+class CadreRank(enum.StrEnum):
+    """What kind of cadre someone is; decides where they work, not what they may see."""
+
+    COUNTY_LEADER = "county_leader"  # 县级领导
+    AGENCY = "agency"  # 机关事业单位干部
+    TOWNSHIP = "township"  # 镇干部
+    VILLAGE = "village"  # 村两委
+    GROUP_HEAD = "group_head"  # 社长
+
+
+def _enum(cls: type[enum.StrEnum], name: str) -> Enum:
+    # Stored as short strings with a CHECK constraint: portable, and a new member
+    # is a one-line migration instead of an ALTER TYPE.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        length=32,
+        values_callable=lambda members: [m.value for m in members],
+    )
+
+
+class Area(Base):
+    """A node of the administrative tree.
+
+    ``path`` is the materialised path of ancestor ids, fixed-width segments with a
+    trailing separator (``/00000001/00000004/``); a subtree is the range
+    ``[path, path_end(path))`` so one B-tree index serves both databases.
+    """
+
+    __tablename__ = "area"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("area.id"), index=True)
+    level: Mapped[AreaLevel] = mapped_column(_enum(AreaLevel, "area_level"))
+    # National statistical division code (统计用区划代码); groups have none.
+    code: Mapped[str | None] = mapped_column(String(12), unique=True)
+    name: Mapped[str] = mapped_column(String(100))
+    path: Mapped[str] = mapped_column(PathString, unique=True)
+    depth: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    parent: Mapped[Area | None] = relationship(remote_side=[id], lazy="raise")
+
+    __table_args__ = (
+        CheckConstraint("depth >= 0 AND depth <= 4", name="depth_range"),
+        CheckConstraint("code IS NULL OR length(code) IN (6, 9, 12)", name="code_length"),
+    )
+
+
+class Household(Base):
+    """A household (户), registered in a group; the unit that is visited."""
+
+    __tablename__ = "household"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    # House number inside the group, as the village office writes it.
+    number: Mapped[str] = mapped_column(String(20))
+    head_name: Mapped[str] = mapped_column(String(50))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    id_number: Mapped[str | None] = mapped_column(String(18))
+    members: Mapped[int] = mapped_column(Integer, default=1)
+    address: Mapped[str | None] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+    __table_args__ = (
+        UniqueConstraint("group_id", "number", name="uq_household_group_number"),
+        CheckConstraint("members >= 1", name="members_positive"),
+    )
+
+
+class Department(Base):
+    """A county-level department or one of its subordinate units; beside the tree."""
+
+    __tablename__ = "department"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    # The county whose department it is: keeps data county-local.
+    county_id: Mapped[int] = mapped_column(ForeignKey("area.id"), index=True)
+    kind: Mapped[DepartmentKind] = mapped_column(_enum(DepartmentKind, "department_kind"))
+    name: Mapped[str] = mapped_column(String(100))
+
+    __table_args__ = (UniqueConstraint("county_id", "name", name="uq_department_county_name"),)
+
+
+class Cadre(Base):
+    """A cadre (干部) who visits households: home area and/or department."""
+
+    __tablename__ = "cadre"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(50))
+    rank: Mapped[CadreRank] = mapped_column(_enum(CadreRank, "cadre_rank"))
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
+    phone: Mapped[str | None] = mapped_column(String(20))
+
+
+class Visit(Base):
+    """A cadre's visit to a household on a date (走访)."""
+
+    __tablename__ = "visit"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"), index=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), index=True)
+    visited_on: Mapped[dt.date] = mapped_column(Date)
+    notes: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class IdempotencyKey(Base):
+    """A client's idempotency key and the result of the write it first named.
+
+    Inserted in the same transaction as the write: a replay finds the row and
+    returns the first result; two concurrent first sends race on the primary key
+    and exactly one write commits.
+    """
+
+    __tablename__ = "idempotency_key"
+
+    operation: Mapped[str] = mapped_column(String(64), primary_key=True)
+    key: Mapped[str] = mapped_column(String(128), primary_key=True)
+    # A digest of the request's input: the same key with other input is refused.
+    request_hash: Mapped[str] = mapped_column(String(64))
+    result_id: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+Index("ix_household_group_id_id", Household.group_id, Household.id)
+Index("ix_cadre_area_id_id", Cadre.area_id, Cadre.id)

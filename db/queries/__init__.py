@@ -1,0 +1,1 @@
+"""Data access as keyword-only, verb-named functions over an ``AsyncSession``."""

@@ -1,0 +1,74 @@
+"""The area tree: lookups, children in batches, subtrees as path ranges."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Sequence
+
+from sqlalchemy import ColumnElement, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Area, AreaLevel
+from db.paths import child_path, path_end
+
+DEPTH = {
+    AreaLevel.COUNTY: 0,
+    AreaLevel.TOWNSHIP: 1,
+    AreaLevel.VILLAGE: 2,
+    AreaLevel.COMMUNITY: 2,
+    AreaLevel.GROUP: 3,
+}
+
+
+def in_subtree(path: str) -> ColumnElement[bool]:
+    """The WHERE clause for areas in the subtree at ``path`` (itself included)."""
+    return (Area.path >= path) & (Area.path < path_end(path))
+
+
+async def get_many(*, session: AsyncSession, area_ids: Sequence[int]) -> Sequence[Area]:
+    return (await session.scalars(select(Area).where(Area.id.in_(area_ids)))).all()
+
+
+async def get_by_code(*, session: AsyncSession, code: str) -> Area | None:
+    return await session.scalar(select(Area).where(Area.code == code))
+
+
+async def list_children(*, session: AsyncSession, parent_ids: Sequence[int]) -> Sequence[Area]:
+    statement = select(Area).where(Area.parent_id.in_(parent_ids)).order_by(Area.path)
+    return (await session.scalars(statement)).all()
+
+
+async def list_in_subtree(
+    *, session: AsyncSession, path: str | None, level: AreaLevel | None
+) -> Sequence[Area]:
+    """Areas under ``path`` (all when None), optionally of one level, in tree order."""
+    statement = select(Area).order_by(Area.path)
+    if path is not None:
+        statement = statement.where(in_subtree(path))
+    if level is not None:
+        statement = statement.where(Area.level == level)
+    return (await session.scalars(statement)).all()
+
+
+async def create(
+    *,
+    session: AsyncSession,
+    parent: Area | None,
+    level: AreaLevel,
+    name: str,
+    code: str | None = None,
+) -> Area:
+    """Insert an area below ``parent``; its path needs its id, hence two statements."""
+    area = Area(
+        parent_id=parent.id if parent else None,
+        level=level,
+        name=name,
+        code=code,
+        depth=DEPTH[level],
+        path=f"~{uuid.uuid4().hex}",  # unique placeholder until the id is known
+    )
+    session.add(area)
+    await session.flush()
+    area.path = child_path(parent.path if parent else None, area.id)
+    await session.flush()
+    return area

@@ -1,0 +1,25 @@
+"""Idempotency keys: the first result of a keyed write, found again on a replay."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import IdempotencyKey
+
+
+async def get(*, session: AsyncSession, operation: str, key: str) -> IdempotencyKey | None:
+    statement = select(IdempotencyKey).where(
+        IdempotencyKey.operation == operation, IdempotencyKey.key == key
+    )
+    return await session.scalar(statement)
+
+
+async def create(
+    *, session: AsyncSession, operation: str, key: str, request_hash: str, result_id: int
+) -> None:
+    """Record the key in the write's own transaction; a concurrent twin fails on the key."""
+    session.add(
+        IdempotencyKey(operation=operation, key=key, request_hash=request_hash, result_id=result_id)
+    )
+    await session.flush()

@@ -1,0 +1,1 @@
+"""Data sets to load: the demo county."""

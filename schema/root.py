@@ -1,0 +1,48 @@
+"""The Schema: root types, extensions, and the SDL it prints."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import strawberry
+from graphql import GraphQLError
+from strawberry.extensions import MaskErrors, SchemaExtension
+
+from resolvers.context import Context
+from resolvers.errors import ArgumentError
+from schema.mutation import Mutation
+from schema.query import Query
+from schema.types import Area, Cadre, Department, Household, Visit
+
+
+class CloseSession(SchemaExtension):
+    """Closes the request's read session when the operation ends."""
+
+    async def on_operation(self) -> AsyncIterator[None]:
+        yield
+        context = self.execution_context.context
+        if isinstance(context, Context):
+            await context.close()
+
+
+def _should_mask(error: GraphQLError) -> bool:
+    # Parse, validation and variable-coercion errors arise before any resolver runs
+    # (no path) and are the client's to see; ArgumentError is written for clients;
+    # anything else a resolver raised is unexpected and its text may not leave.
+    original = error.original_error
+    return (
+        error.path is not None and original is not None and not isinstance(original, ArgumentError)
+    )
+
+
+schema = strawberry.Schema(
+    query=Query,
+    mutation=Mutation,
+    types=[Area, Household, Department, Cadre, Visit],
+    extensions=[CloseSession, lambda: MaskErrors(should_mask_error=_should_mask)],
+)
+
+
+def sdl() -> str:
+    """The schema as SDL, as committed in ``schema/schema.graphql``."""
+    return schema.as_str() + "\n"

@@ -1,0 +1,97 @@
+"""The real server: `grassroots serve` on a socket, spoken to over HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from db.engine import write_transaction
+from db.seed.demo import COUNTY_CODE, seed_demo
+from tests.helpers import gql
+
+GRASSROOTS = str(Path(sys.executable).parent / "grassroots")
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port: int = sock.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+async def server(
+    database_url: str, sessionmaker: async_sessionmaker[AsyncSession], tmp_path: Path
+) -> AsyncIterator[str]:
+    async with write_transaction(sessionmaker) as session:
+        await seed_demo(session)
+    port = _free_port()
+    env = {**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "development"}
+    log = tmp_path / "server.log"
+    with log.open("wb") as sink:
+        process = subprocess.Popen(
+            [GRASSROOTS, "serve", "--port", str(port)], env=env, stdout=sink, stderr=sink
+        )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        async with httpx.AsyncClient() as http:
+            for _ in range(200):
+                if process.poll() is not None:
+                    pytest.fail(f"server exited: {log.read_text()}")
+                try:
+                    if (await http.get(f"{base}/healthz")).status_code == 200:
+                        break
+                except httpx.TransportError:
+                    await asyncio.sleep(0.05)
+            else:
+                pytest.fail("server did not come up in 10 s")
+        yield base
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+async def test_demo_county_and_record_visit_over_a_real_socket(server: str) -> None:
+    async with httpx.AsyncClient(base_url=server) as http:
+        data = await gql(
+            http,
+            "query ($c: String!) { area(code: $c) { children { name children { name } } } }",
+            {"c": COUNTY_CODE},
+        )
+        townships = data["area"]["children"]
+        assert len(townships) == 3
+        assert all(len(t["children"]) == 4 for t in townships)
+
+        ids = await gql(
+            http,
+            """query ($c: String!) { area(code: $c) {
+                 households(first: 1) { edges { node { id } } }
+                 cadres(first: 1) { edges { node { id } } } } }""",
+            {"c": COUNTY_CODE},
+        )
+        household = ids["area"]["households"]["edges"][0]["node"]["id"]
+        cadre = ids["area"]["cadres"]["edges"][0]["node"]["id"]
+        mutation = """mutation ($i: RecordVisitInput!) {
+            recordVisit(input: $i) { replayed visit { id } errors { __typename } } }"""
+        values = {
+            "householdId": household,
+            "cadreId": cadre,
+            "visitedOn": "2014-02-01",
+            "idempotencyKey": "serve-test-1",
+        }
+        first = (await gql(http, mutation, {"i": values}))["recordVisit"]
+        again = (await gql(http, mutation, {"i": values}))["recordVisit"]
+        assert first["errors"] == [] and first["replayed"] is False
+        assert again["replayed"] is True and again["visit"] == first["visit"]
+
+        graphiql = await http.get("/graphql", headers={"accept": "text/html"})
+        assert graphiql.status_code == 200 and "graphiql" in graphiql.text.lower()

@@ -1,0 +1,38 @@
+"""The project's shape: its packages are its own, and imports go one way."""
+
+from __future__ import annotations
+
+import importlib
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@pytest.mark.parametrize("package", ["app", "schema", "resolvers", "policies", "db"])
+def test_package_resolves_inside_the_repository(package: str) -> None:
+    # Generic names like `schema` or `db` exist on PyPI too: we must get ours.
+    module = importlib.import_module(package)
+    assert module.__file__ is not None
+    assert Path(module.__file__).resolve().is_relative_to(ROOT), module.__file__
+
+
+def test_layers_import_one_way_only() -> None:
+    # app -> schema -> resolvers -> {policies, db}: the import-linter contract.
+    lint_imports = Path(sys.executable).parent / "lint-imports"
+    result = subprocess.run(
+        [str(lint_imports), "--no-cache"], cwd=ROOT, capture_output=True, text=True, check=False
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "1 kept, 0 broken" in result.stdout
+
+
+def test_pycasbin_not_the_old_casbin_distribution() -> None:
+    from importlib.metadata import PackageNotFoundError, distribution
+
+    assert distribution("pycasbin").version.startswith("2.")
+    with pytest.raises(PackageNotFoundError):
+        distribution("casbin")
