@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-
 import httpx
 import pytest
 
@@ -20,8 +18,8 @@ async def _get_ide(settings: Settings) -> httpx.Response:
 
 
 @pytest.fixture
-async def production(settings: Settings) -> AsyncIterator[Settings]:
-    yield settings.model_copy(update={"environment": Environment.PRODUCTION})
+def production(settings: Settings) -> Settings:
+    return settings.model_copy(update={"environment": Environment.PRODUCTION})
 
 
 async def test_graphiql_in_development(settings: Settings) -> None:

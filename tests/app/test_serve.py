@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import socket
-import subprocess
 import sys
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -38,14 +37,14 @@ async def server(
     env = {**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "development"}
     log = tmp_path / "server.log"
     with log.open("wb") as sink:
-        process = subprocess.Popen(
-            [GRASSROOTS, "serve", "--port", str(port)], env=env, stdout=sink, stderr=sink
+        process = await asyncio.create_subprocess_exec(
+            GRASSROOTS, "serve", "--port", str(port), env=env, stdout=sink, stderr=sink
         )
     base = f"http://127.0.0.1:{port}"
     try:
         async with httpx.AsyncClient() as http:
             for _ in range(200):
-                if process.poll() is not None:
+                if process.returncode is not None:
                     pytest.fail(f"server exited: {log.read_text()}")
                 try:
                     if (await http.get(f"{base}/healthz")).status_code == 200:
@@ -57,7 +56,7 @@ async def server(
         yield base
     finally:
         process.terminate()
-        process.wait(timeout=10)
+        await asyncio.wait_for(process.wait(), timeout=10)
 
 
 async def test_demo_county_and_record_visit_over_a_real_socket(server: str) -> None:
