@@ -35,6 +35,7 @@ def create_app(given: Settings | None = None) -> Starlette:
     settings = given or Settings()
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
     sessionmaker = create_sessionmaker(engine)
+    deadline_days = settings.deadline_days()
 
     class GraphQLApp(GraphQL[Context, None]):
         async def get_context(
@@ -45,6 +46,7 @@ def create_app(given: Settings | None = None) -> Starlette:
                 zone=settings.zone,
                 max_page_size=settings.max_page_size,
                 default_page_size=settings.default_page_size,
+                deadline_days=deadline_days,
             )
 
     graphql_app = GraphQLApp(

@@ -6,6 +6,8 @@ import enum
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
+
+from db.ledgers import Ledger
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -33,6 +35,13 @@ class Settings(BaseSettings):
     max_page_size: int = Field(default=100, ge=1, le=1000)
     default_page_size: int = Field(default=20, ge=1, le=1000)
     db_pool_size: int = Field(default=10, ge=1)
+    deadline_working_days: int = Field(
+        default=10, ge=1, le=250, description="Time limit of ledger items, in working days"
+    )
+    deadline_working_days_by_ledger: dict[Ledger, int] = Field(
+        default_factory=dict,
+        description='Per-ledger time limits, JSON: {"petition": 5}',
+    )
     graphiql: bool | None = Field(
         default=None, description="Serve GraphiQL; default: on in development, off in production"
     )
@@ -42,6 +51,12 @@ class Settings(BaseSettings):
         if self.graphiql is not None:
             return self.graphiql
         return self.environment is Environment.DEVELOPMENT
+
+    def deadline_days(self) -> dict[Ledger, int]:
+        return {
+            ledger: self.deadline_working_days_by_ledger.get(ledger, self.deadline_working_days)
+            for ledger in Ledger
+        }
 
     @property
     def zone(self) -> ZoneInfo:

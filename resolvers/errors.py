@@ -11,10 +11,26 @@ class ErrorCode(enum.StrEnum):
 
     UNKNOWN_HOUSEHOLD = "unknown_household"
     UNKNOWN_CADRE = "unknown_cadre"
+    UNKNOWN_AREA = "unknown_area"
+    UNKNOWN_DEPARTMENT = "unknown_department"
+    UNKNOWN_MEETING = "unknown_meeting"
+    UNKNOWN_SOURCE = "unknown_source"
+    UNKNOWN_LEDGER_ITEM = "unknown_ledger_item"
+    UNKNOWN_LEDGER = "unknown_ledger"
+    UNKNOWN_CATEGORY = "unknown_category"
+    WRONG_AREA_LEVEL = "wrong_area_level"
+    NOT_IN_AREA = "not_in_area"
     DATE_IN_FUTURE = "date_in_future"
+    DATE_TOO_EARLY = "date_too_early"
     TEXT_TOO_LONG = "text_too_long"
+    REQUIRED = "required"
+    OUT_OF_RANGE = "out_of_range"
+    NOT_ALLOWED_HERE = "not_allowed_here"
+    ILLEGAL_TRANSITION = "illegal_transition"
+    CONCURRENT_CHANGE = "concurrent_change"
     INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
+    INVALID_FILE = "invalid_file"
 
 
 @dataclasses.dataclass(frozen=True)

@@ -10,10 +10,23 @@ from typing import Protocol, TypeVar
 from sqlalchemy.ext.asyncio import AsyncSession
 from strawberry.dataloader import DataLoader
 
-from db.models import Area, Cadre, Department, Household, Visit
+from db.ledgers import Ledger
+from db.models import (
+    Area,
+    Cadre,
+    Department,
+    Household,
+    LedgerItem,
+    LedgerItemEvent,
+    Meeting,
+    Suggestion,
+    Visit,
+)
 from db.queries import areas as area_queries
 from db.queries import cadres as cadre_queries
 from db.queries import households as household_queries
+from db.queries import ledger_items as item_queries
+from db.queries import meetings as meeting_queries
 from db.queries import visits as visit_queries
 
 Reading = Callable[[], AbstractAsyncContextManager[AsyncSession]]
@@ -35,14 +48,23 @@ def _in_key_order(keys: Sequence[int], rows: Sequence[R]) -> list[R | None]:
 class Loaders:
     """``XByYLoader``s over the request's read session."""
 
-    def __init__(self, reading: Reading) -> None:
+    def __init__(self, reading: Reading, visible_ledgers: frozenset[Ledger]) -> None:
         self._reading = reading
+        self._visible_ledgers = visible_ledgers
         self.area_by_id = DataLoader[int, Area | None](self._areas)
         self.children_by_area_id = DataLoader[int, list[Area]](self._children)
         self.household_by_id = DataLoader[int, Household | None](self._households)
         self.cadre_by_id = DataLoader[int, Cadre | None](self._cadres)
         self.department_by_id = DataLoader[int, Department | None](self._departments)
         self.visit_by_id = DataLoader[int, Visit | None](self._visits)
+        self.meeting_by_id = DataLoader[int, Meeting | None](self._meetings)
+        self.suggestion_by_id = DataLoader[int, Suggestion | None](self._suggestions)
+        self.suggestions_by_meeting_id = DataLoader[int, list[Suggestion]](
+            self._meeting_suggestions
+        )
+        self.ledger_item_by_id = DataLoader[int, LedgerItem | None](self._items)
+        self.events_by_item_id = DataLoader[int, list[LedgerItemEvent]](self._events)
+        self.reasons_by_item_id = DataLoader[int, list[str]](self._reasons)
 
     async def _areas(self, keys: list[int]) -> list[Area | None]:
         async with self._reading() as session:
@@ -51,10 +73,7 @@ class Loaders:
     async def _children(self, keys: list[int]) -> list[list[Area]]:
         async with self._reading() as session:
             rows = await area_queries.list_children(session=session, parent_ids=keys)
-        by_parent: dict[int | None, list[Area]] = defaultdict(list)
-        for row in rows:
-            by_parent[row.parent_id].append(row)
-        return [by_parent[key] for key in keys]
+        return _group(keys, rows, lambda row: row.parent_id or 0)
 
     async def _households(self, keys: list[int]) -> list[Household | None]:
         async with self._reading() as session:
@@ -77,3 +96,46 @@ class Loaders:
             return _in_key_order(
                 keys, await visit_queries.get_many(session=session, visit_ids=keys)
             )
+
+    async def _meetings(self, keys: list[int]) -> list[Meeting | None]:
+        async with self._reading() as session:
+            rows = await meeting_queries.get_many(session=session, meeting_ids=keys)
+        return _in_key_order(keys, rows)
+
+    async def _suggestions(self, keys: list[int]) -> list[Suggestion | None]:
+        async with self._reading() as session:
+            rows = await meeting_queries.get_suggestions(session=session, suggestion_ids=keys)
+        return _in_key_order(keys, rows)
+
+    async def _meeting_suggestions(self, keys: list[int]) -> list[list[Suggestion]]:
+        async with self._reading() as session:
+            rows = await meeting_queries.list_suggestions(session=session, meeting_ids=keys)
+        return _group(keys, rows, lambda row: row.meeting_id)
+
+    async def _items(self, keys: list[int]) -> list[LedgerItem | None]:
+        async with self._reading() as session:
+            rows = await item_queries.get_many(
+                session=session, item_ids=keys, ledgers=self._visible_ledgers
+            )
+        return _in_key_order(keys, rows)
+
+    async def _events(self, keys: list[int]) -> list[list[LedgerItemEvent]]:
+        async with self._reading() as session:
+            rows = await item_queries.list_events(session=session, item_ids=keys)
+        return _group(keys, rows, lambda row: row.item_id)
+
+    async def _reasons(self, keys: list[int]) -> list[list[str]]:
+        async with self._reading() as session:
+            rows = await item_queries.list_reasons(session=session, item_ids=keys)
+        grouped = _group(keys, rows, lambda row: row.item_id)
+        return [[row.reason for row in group] for group in grouped]
+
+
+G = TypeVar("G")
+
+
+def _group(keys: Sequence[int], rows: Sequence[G], key: Callable[[G], int]) -> list[list[G]]:
+    by_key: dict[int, list[G]] = defaultdict(list)
+    for row in rows:
+        by_key[key(row)].append(row)
+    return [by_key[k] for k in keys]

@@ -1,29 +1,28 @@
-"""Visits: by id, pages per household or cadre, and ``recordVisit`` with idempotency."""
+"""Visits: by id, pages per household or cadre, and ``recordVisit`` (routine or condolence)."""
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
-import json
+from decimal import Decimal
 
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.engine import write_transaction
-from db.models import Visit
+from db.models import Visit, VisitKind
 from db.queries import cadres as cadre_queries
 from db.queries import households as household_queries
-from db.queries import idempotency as idempotency_queries
 from db.queries import visits as visit_queries
 from db.queries.pagination import Page
+from resolvers import checks
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, InputError
 from resolvers.pagination import page_request
+from resolvers.writes import Outcome, Rejected, digest, write_once
 
 RECORD_VISIT = "recordVisit"
 NOTES_MAX_LENGTH = 2000
-IDEMPOTENCY_KEY_LENGTH = (8, 128)
+MAX_CONDOLENCE_YUAN = Decimal(1_000_000)
+MAX_PEOPLE_VISITED = 100
 
 
 async def by_id(context: Context, *, visit_id: int) -> Visit | None:
@@ -58,23 +57,12 @@ class RecordVisitInput:
     visited_on: dt.date
     notes: str
     idempotency_key: str
-
-    def digest(self) -> str:
-        canonical = json.dumps(
-            [self.household_id, self.cadre_id, self.visited_on.isoformat(), self.notes],
-            ensure_ascii=False,
-        )
-        return hashlib.sha256(canonical.encode()).hexdigest()
+    kind: VisitKind = VisitKind.ROUTINE
+    condolence_yuan: Decimal | None = None
+    people_visited: int | None = None
 
 
-@dataclasses.dataclass(frozen=True)
-class RecordVisitResult:
-    visit: Visit | None = None
-    errors: tuple[InputError, ...] = ()
-    replayed: bool = False
-
-
-async def record_visit(context: Context, data: RecordVisitInput) -> RecordVisitResult:
+async def record_visit(context: Context, data: RecordVisitInput) -> Outcome[Visit]:
     """Record a visit once per idempotency key; a replay returns the first visit.
 
     Everything is checked before anything is written, and the visit and its key
@@ -82,89 +70,88 @@ async def record_visit(context: Context, data: RecordVisitInput) -> RecordVisitR
     """
     errors = _check_input(context, data)
     if errors:
-        return RecordVisitResult(errors=tuple(errors))
-    try:
-        async with write_transaction(context.sessionmaker) as session:
-            first = await idempotency_queries.get(
-                session=session, operation=RECORD_VISIT, key=data.idempotency_key
-            )
-            if first is not None:
-                return await _replay(session, data, first.request_hash, first.result_id)
-            errors = await _check_references(session, data)
-            if errors:
-                return RecordVisitResult(errors=tuple(errors))
-            assert data.household_id is not None and data.cadre_id is not None
-            visit = await visit_queries.create(
-                session=session,
-                cadre_id=data.cadre_id,
-                household_id=data.household_id,
-                visited_on=data.visited_on,
-                notes=data.notes,
-            )
-            await idempotency_queries.create(
-                session=session,
-                operation=RECORD_VISIT,
-                key=data.idempotency_key,
-                request_hash=data.digest(),
-                result_id=visit.id,
-            )
-    except IntegrityError:
-        # A concurrent request with the same key committed first: answer as a replay.
-        async with context.sessionmaker() as session:
-            first = await idempotency_queries.get(
-                session=session, operation=RECORD_VISIT, key=data.idempotency_key
-            )
-            if first is None:
-                raise
-            return await _replay(session, data, first.request_hash, first.result_id)
-    return RecordVisitResult(visit=visit)
+        return Outcome(errors=tuple(errors))
+    fen = None if data.condolence_yuan is None else int(data.condolence_yuan * 100)
 
-
-async def _replay(
-    session: AsyncSession, data: RecordVisitInput, request_hash: str, visit_id: int
-) -> RecordVisitResult:
-    if request_hash != data.digest():
-        error = InputError(
-            ErrorCode.IDEMPOTENCY_KEY_REUSED,
-            "idempotencyKey",
-            "this idempotency key was already used for a different visit",
+    async def write(session: AsyncSession) -> tuple[Visit, int]:
+        await _check_references(session, data)
+        assert data.household_id is not None and data.cadre_id is not None
+        visit = await visit_queries.create(
+            session=session,
+            cadre_id=data.cadre_id,
+            household_id=data.household_id,
+            visited_on=data.visited_on,
+            notes=data.notes,
+            kind=data.kind,
+            condolence_fen=fen,
+            people_visited=data.people_visited,
         )
-        return RecordVisitResult(errors=(error,))
-    visits = await visit_queries.get_many(session=session, visit_ids=[visit_id])
-    return RecordVisitResult(visit=visits[0], replayed=True)
+        return visit, visit.id
+
+    async def load(session: AsyncSession, visit_id: int) -> Visit:
+        return (await visit_queries.get_many(session=session, visit_ids=[visit_id]))[0]
+
+    request_hash = digest(
+        data.household_id,
+        data.cadre_id,
+        data.visited_on,
+        data.notes,
+        data.kind,
+        fen,
+        data.people_visited,
+    )
+    return await write_once(
+        context,
+        operation=RECORD_VISIT,
+        key=data.idempotency_key,
+        request_hash=request_hash,
+        write=write,
+        load=load,
+    )
 
 
 def _check_input(context: Context, data: RecordVisitInput) -> list[InputError]:
-    errors = []
-    low, high = IDEMPOTENCY_KEY_LENGTH
-    if not low <= len(data.idempotency_key) <= high or not data.idempotency_key.isprintable():
-        errors.append(
-            InputError(
-                ErrorCode.INVALID_IDEMPOTENCY_KEY,
-                "idempotencyKey",
-                f"idempotency key must be {low} to {high} printable characters",
+    errors = [
+        *checks.not_in_future("visitedOn", data.visited_on, context.today()),
+        *checks.text("notes", data.notes, max_length=NOTES_MAX_LENGTH),
+    ]
+    if data.kind is VisitKind.CONDOLENCE:
+        amount = data.condolence_yuan
+        if amount is None:
+            errors.append(
+                InputError(ErrorCode.REQUIRED, "condolenceAmount", "a condolence visit needs it")
             )
-        )
-    if data.visited_on > context.today():
-        errors.append(
-            InputError(
-                ErrorCode.DATE_IN_FUTURE,
-                "visitedOn",
-                f"visit date {data.visited_on.isoformat()} is after today",
+        elif (
+            not amount.is_finite()
+            or not 0 <= amount <= MAX_CONDOLENCE_YUAN
+            or amount != amount.quantize(Decimal("0.01"))
+        ):
+            errors.append(
+                InputError(
+                    ErrorCode.OUT_OF_RANGE,
+                    "condolenceAmount",
+                    f"amount must be 0 to {MAX_CONDOLENCE_YUAN} yuan, to the fen",
+                )
             )
-        )
-    if len(data.notes) > NOTES_MAX_LENGTH:
-        errors.append(
-            InputError(
-                ErrorCode.TEXT_TOO_LONG,
-                "notes",
-                f"notes may be at most {NOTES_MAX_LENGTH} characters",
+        if data.people_visited is None:
+            errors.append(
+                InputError(ErrorCode.REQUIRED, "peopleVisited", "a condolence visit needs it")
             )
-        )
+        else:
+            errors += checks.int_range("peopleVisited", data.people_visited, 1, MAX_PEOPLE_VISITED)
+    else:
+        for field, value in (
+            ("condolenceAmount", data.condolence_yuan),
+            ("peopleVisited", data.people_visited),
+        ):
+            if value is not None:
+                errors.append(
+                    InputError(ErrorCode.NOT_ALLOWED_HERE, field, "only condolence visits carry it")
+                )
     return errors
 
 
-async def _check_references(session: AsyncSession, data: RecordVisitInput) -> list[InputError]:
+async def _check_references(session: AsyncSession, data: RecordVisitInput) -> None:
     errors = []
     households = (
         await household_queries.get_many(session=session, household_ids=[data.household_id])
@@ -180,4 +167,5 @@ async def _check_references(session: AsyncSession, data: RecordVisitInput) -> li
     )
     if not cadres:
         errors.append(InputError(ErrorCode.UNKNOWN_CADRE, "cadreId", "no such cadre"))
-    return errors
+    if errors:
+        raise Rejected(*errors)

@@ -5,10 +5,14 @@ from __future__ import annotations
 import strawberry
 from strawberry.relay import GlobalID, GlobalIDValueError, Node
 
+from db.ledgers import DEPARTMENT_LEDGERS
 from resolvers import areas as area_resolvers
 from resolvers import cadres as cadre_resolvers
 from resolvers import households as household_resolvers
+from resolvers import ledger_items as item_resolvers
+from resolvers import meetings as meeting_resolvers
 from resolvers import visits as visit_resolvers
+from schema.ledgers import LedgerCategory, LedgerItem, LedgerKind, Meeting, Suggestion
 from schema.relay import decode_id
 from schema.types import Area, AreaLevel, Cadre, Department, Household, Info, Visit
 
@@ -38,6 +42,15 @@ async def _node(info: Info, value: str) -> Node | None:
         case "Visit":
             visit = await visit_resolvers.by_id(context, visit_id=row_id)
             return Visit.from_row(visit) if visit else None
+        case "Meeting":
+            meeting = await meeting_resolvers.by_id(context, meeting_id=row_id)
+            return Meeting.from_row(meeting) if meeting else None
+        case "Suggestion":
+            suggestion = await meeting_resolvers.suggestion_by_id(context, suggestion_id=row_id)
+            return Suggestion.from_row(suggestion) if suggestion else None
+        case "LedgerItem":
+            item = await item_resolvers.by_id(context, item_id=row_id)
+            return LedgerItem.from_row(item) if item else None
     return None
 
 
@@ -70,3 +83,16 @@ class Query:
                 return []
         rows = await area_resolvers.in_subtree(info.context, under=under_id, level=level)
         return [Area.from_row(row) for row in rows]
+
+    @strawberry.field(description="The ledgers you may see, their categories and time limits.")
+    def ledger_catalog(self, info: Info) -> list[LedgerKind]:
+        return [
+            LedgerKind(
+                key=kind.ledger.value,
+                name=kind.name,
+                categories=[LedgerCategory(key=k, name=n) for k, n in kind.categories.items()],
+                department_ledger=kind.ledger in DEPARTMENT_LEDGERS,
+                deadline_working_days=info.context.working_days(kind.ledger),
+            )
+            for kind in item_resolvers.catalog(info.context)
+        ]

@@ -10,7 +10,8 @@ from strawberry.extensions import MaskErrors, SchemaExtension
 
 from resolvers.context import Context
 from resolvers.errors import ArgumentError
-from schema.mutation import Mutation
+from schema.ledgers import LedgerItem, Meeting, Suggestion
+from schema.mutations import Mutation
 from schema.query import Query
 from schema.types import Area, Cadre, Department, Household, Visit
 
@@ -38,7 +39,7 @@ def _should_mask(error: GraphQLError) -> bool:
 schema = strawberry.Schema(
     query=Query,
     mutation=Mutation,
-    types=[Area, Household, Department, Cadre, Visit],
+    types=[Area, Household, Department, Cadre, Visit, Meeting, Suggestion, LedgerItem],
     extensions=[CloseSession, lambda: MaskErrors(should_mask_error=_should_mask)],
 )
 

@@ -6,7 +6,8 @@ Each maps its ORM row in one ``from_row``; the row is kept private to the schema
 from __future__ import annotations
 
 import datetime as dt
-from typing import Self
+from decimal import Decimal
+from typing import TYPE_CHECKING, Annotated, Self
 
 import strawberry
 from strawberry.relay import Connection, Node, NodeID
@@ -15,9 +16,16 @@ from db import models
 from resolvers import areas as area_resolvers
 from resolvers import cadres as cadre_resolvers
 from resolvers import households as household_resolvers
+from resolvers import ledger_items as item_resolvers
+from resolvers import meetings as meeting_resolvers
 from resolvers import visits as visit_resolvers
 from resolvers.context import Context
-from schema.relay import connection
+from schema.relay import connection, decode_id
+
+if TYPE_CHECKING:
+    from schema.ledgers import LedgerItemConnection, LedgerItemFilter, MatrixCell, Meeting
+
+LEDGERS = "schema.ledgers"
 
 Info = strawberry.Info[Context, None]
 
@@ -25,9 +33,11 @@ Info = strawberry.Info[Context, None]
 strawberry.enum(models.AreaLevel, description="Levels of the administrative tree.")
 strawberry.enum(models.DepartmentKind, description="Kinds of county department.")
 strawberry.enum(models.CadreRank, description="What kind of cadre someone is.")
+strawberry.enum(models.VisitKind, description="A routine visit, or a condolence visit (慰问).")
 AreaLevel = models.AreaLevel
 DepartmentKind = models.DepartmentKind
 CadreRank = models.CadreRank
+VisitKind = models.VisitKind
 
 
 @strawberry.type(description="A node of the administrative tree: county, township, village, …")
@@ -72,6 +82,71 @@ class Area(Node):
     ) -> Connection[Cadre]:
         page = await cadre_resolvers.page_in_area(info.context, self._row, first=first, after=after)
         return connection(page, Cadre.from_row, lambda r: r.id)
+
+    @strawberry.field(description="Courtyard meetings held in this area's subtree.")
+    async def meetings(
+        self, info: Info, first: int | None = None, after: str | None = None
+    ) -> Connection[Annotated[Meeting, strawberry.lazy(LEDGERS)]]:
+        from schema.ledgers import Meeting
+
+        page = await meeting_resolvers.page_in_area(
+            info.context, self._row, first=first, after=after
+        )
+        return connection(page, Meeting.from_row, lambda r: r.id)
+
+    @strawberry.field(
+        description="The consolidated ledger (综合账): items held anywhere in this area's "
+        "subtree, by the order they were received."
+    )
+    async def ledger_items(
+        self,
+        info: Info,
+        filter: Annotated[LedgerItemFilter, strawberry.lazy(LEDGERS)] | None = None,
+        first: int | None = None,
+        after: str | None = None,
+    ) -> Annotated[LedgerItemConnection, strawberry.lazy(LEDGERS)]:
+        from schema.ledgers import LedgerItem, LedgerItemConnection
+
+        spec = item_resolvers.build_filter(info.context, self._row, _filter_args(filter))
+        page = await item_resolvers.page(info.context, spec, first=first, after=after)
+        built = connection(page, LedgerItem.from_row, lambda r: r.id)
+        return LedgerItemConnection(edges=built.edges, page_info=built.page_info, _spec=spec)
+
+    @strawberry.field(
+        description="The matrix summary of the same items: counts by ledger, category and status."
+    )
+    async def ledger_matrix(
+        self,
+        info: Info,
+        filter: Annotated[LedgerItemFilter, strawberry.lazy(LEDGERS)] | None = None,
+    ) -> list[Annotated[MatrixCell, strawberry.lazy(LEDGERS)]]:
+        from schema.ledgers import MatrixCell
+
+        spec = item_resolvers.build_filter(info.context, self._row, _filter_args(filter))
+        cells = await item_resolvers.matrix(info.context, spec)
+        return [
+            MatrixCell(ledger=ledger.value, category=category, status=status, count=count)
+            for ledger, category, status, count in cells
+        ]
+
+
+def _filter_args(given: LedgerItemFilter | None) -> item_resolvers.FilterArgs:
+    if given is None:
+        return item_resolvers.FilterArgs()
+    responsible_id = None
+    if given.responsible_id is not None:
+        # An unknown cadre matches no item, like a cadre responsible for none.
+        responsible_id = decode_id(given.responsible_id, "Cadre") or 0
+    return item_resolvers.FilterArgs(
+        ledgers=given.ledgers,
+        categories=given.categories,
+        statuses=given.statuses,
+        overdue=given.overdue,
+        as_of=given.as_of,
+        responsible_id=responsible_id,
+        received_from=given.received_from,
+        received_to=given.received_to,
+    )
 
 
 @strawberry.type(description="A household (户), registered in a group.")
@@ -170,11 +245,27 @@ class Visit(Node):
     id: NodeID[int]
     visited_on: dt.date
     notes: str
+    kind: VisitKind
+    condolence_amount: Decimal | None = strawberry.field(
+        description="Condolence visits: the money given, in yuan."
+    )
+    people_visited: int | None = strawberry.field(
+        description="Condolence visits: how many people of the household were visited."
+    )
     _row: strawberry.Private[models.Visit]
 
     @classmethod
     def from_row(cls, row: models.Visit) -> Self:
-        return cls(id=row.id, visited_on=row.visited_on, notes=row.notes, _row=row)
+        amount = None if row.condolence_fen is None else Decimal(row.condolence_fen).scaleb(-2)
+        return cls(
+            id=row.id,
+            visited_on=row.visited_on,
+            notes=row.notes,
+            kind=row.kind,
+            condolence_amount=amount,
+            people_visited=row.people_visited,
+            _row=row,
+        )
 
     @strawberry.field
     async def household(self, info: Info) -> Household:

@@ -72,3 +72,8 @@ async def create(
     area.path = child_path(parent.path if parent else None, area.id)
     await session.flush()
     return area
+
+
+def contains(ancestor: Area, area: Area) -> bool:
+    """Whether ``area`` lies in ``ancestor``'s subtree (itself included)."""
+    return ancestor.path <= area.path < path_end(ancestor.path)

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Visit
+from db.models import Visit, VisitKind
 from db.queries.pagination import Page, fetch_page
 
 
@@ -41,8 +41,19 @@ async def create(
     household_id: int,
     visited_on: dt.date,
     notes: str,
+    kind: VisitKind = VisitKind.ROUTINE,
+    condolence_fen: int | None = None,
+    people_visited: int | None = None,
 ) -> Visit:
-    visit = Visit(cadre_id=cadre_id, household_id=household_id, visited_on=visited_on, notes=notes)
+    visit = Visit(
+        cadre_id=cadre_id,
+        household_id=household_id,
+        visited_on=visited_on,
+        notes=notes,
+        kind=kind,
+        condolence_fen=condolence_fen,
+        people_visited=people_visited,
+    )
     session.add(visit)
     await session.flush()
     return visit

@@ -1,15 +1,21 @@
-"""The root Mutation: writes, each returning a payload with typed errors."""
+"""``recordVisit``: a routine or condolence visit, once per idempotency key."""
 
 from __future__ import annotations
 
 import datetime as dt
+from decimal import Decimal
 
 import strawberry
 
 from resolvers import visits as visit_resolvers
-from schema.errors import RecordVisitError, from_input_error
+from schema.errors import RecordVisitError, from_input_errors
 from schema.relay import decode_id
-from schema.types import Info, Visit
+from schema.types import Info, Visit, VisitKind
+
+IDEMPOTENCY_KEY_HELP = (
+    "Chosen by the client, 8–128 characters, unique per request: sending the same key "
+    "again returns the first result and writes nothing."
+)
 
 
 @strawberry.input(description="A visit to record.")
@@ -17,12 +23,16 @@ class RecordVisitInput:
     household_id: strawberry.ID
     cadre_id: strawberry.ID
     visited_on: dt.date = strawberry.field(description="The day of the visit; not after today.")
-    idempotency_key: str = strawberry.field(
-        description="Chosen by the client, 8–128 characters, unique per visit: sending the "
-        "same key again returns the first result and writes nothing."
-    )
+    idempotency_key: str = strawberry.field(description=IDEMPOTENCY_KEY_HELP)
     notes: str = strawberry.field(
         default="", description="What was said; at most 2,000 characters."
+    )
+    kind: VisitKind = VisitKind.ROUTINE
+    condolence_amount: Decimal | None = strawberry.field(
+        default=None, description="Condolence visits only: yuan given, 0–1,000,000, to the fen."
+    )
+    people_visited: int | None = strawberry.field(
+        default=None, description="Condolence visits only: people visited, 1–100."
     )
 
 
@@ -36,10 +46,10 @@ class RecordVisitPayload:
 
 
 @strawberry.type
-class Mutation:
+class VisitMutations:
     @strawberry.mutation(description="Record a cadre's visit to a household, once per key.")
     async def record_visit(self, info: Info, input: RecordVisitInput) -> RecordVisitPayload:
-        result = await visit_resolvers.record_visit(
+        outcome = await visit_resolvers.record_visit(
             info.context,
             visit_resolvers.RecordVisitInput(
                 household_id=decode_id(input.household_id, "Household"),
@@ -47,10 +57,13 @@ class Mutation:
                 visited_on=input.visited_on,
                 notes=input.notes,
                 idempotency_key=input.idempotency_key,
+                kind=input.kind,
+                condolence_yuan=input.condolence_amount,
+                people_visited=input.people_visited,
             ),
         )
         return RecordVisitPayload(
-            visit=Visit.from_row(result.visit) if result.visit else None,
-            errors=[from_input_error(e) for e in result.errors],  # type: ignore[misc]
-            replayed=result.replayed,
+            visit=Visit.from_row(outcome.value) if outcome.value else None,
+            errors=from_input_errors(outcome.errors),
+            replayed=outcome.replayed,
         )

@@ -1,0 +1,175 @@
+"""Courtyard meetings (院坝会) and the suggestions collected at them."""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Area, AreaLevel, Meeting, Suggestion
+from db.queries import meetings as meeting_queries
+from db.queries.pagination import Page
+from resolvers import checks, references
+from resolvers.context import Context
+from resolvers.errors import ErrorCode, InputError
+from resolvers.pagination import page_request
+from resolvers.writes import Outcome, Rejected, digest, write_once
+
+MEETING_PLACES = frozenset({AreaLevel.VILLAGE, AreaLevel.COMMUNITY, AreaLevel.GROUP})
+TOPIC_MAX = 200
+NOTES_MAX = 5000
+SUGGESTION_MAX = 2000
+SUGGESTIONS_PER_MEETING = 200
+MAX_ATTENDEES = 10_000
+
+
+async def by_id(context: Context, *, meeting_id: int) -> Meeting | None:
+    return await context.loaders.meeting_by_id.load(meeting_id)
+
+
+async def suggestion_by_id(context: Context, *, suggestion_id: int) -> Suggestion | None:
+    return await context.loaders.suggestion_by_id.load(suggestion_id)
+
+
+async def suggestions(context: Context, meeting: Meeting) -> list[Suggestion]:
+    return await context.loaders.suggestions_by_meeting_id.load(meeting.id)
+
+
+async def page_in_area(
+    context: Context, area: Area, *, first: int | None, after: str | None
+) -> Page[Meeting]:
+    request = page_request(context, first=first, after=after)
+    async with context.reading() as session:
+        return await meeting_queries.page_in_area(
+            session=session, area=area, after=request.after, limit=request.limit
+        )
+
+
+@dataclasses.dataclass(frozen=True)
+class RecordMeetingInput:
+    area_id: int | None
+    held_on: dt.date
+    host_cadre_id: int | None
+    attendee_count: int
+    topic: str
+    notes: str
+    suggestions: tuple[str, ...]
+    idempotency_key: str
+
+
+async def record_meeting(context: Context, data: RecordMeetingInput) -> Outcome[Meeting]:
+    errors = [
+        *checks.not_in_future("heldOn", data.held_on, context.today()),
+        *checks.int_range("attendeeCount", data.attendee_count, 0, MAX_ATTENDEES),
+        *checks.text("topic", data.topic, max_length=TOPIC_MAX, required=True),
+        *checks.text("notes", data.notes, max_length=NOTES_MAX),
+    ]
+    if len(data.suggestions) > SUGGESTIONS_PER_MEETING:
+        errors.append(
+            InputError(
+                ErrorCode.OUT_OF_RANGE,
+                "suggestions",
+                f"at most {SUGGESTIONS_PER_MEETING} suggestions per meeting",
+            )
+        )
+    for text in data.suggestions:
+        errors += checks.text("suggestions", text, max_length=SUGGESTION_MAX, required=True)
+    if errors:
+        return Outcome(errors=tuple(errors))
+
+    async def write(session: AsyncSession) -> tuple[Meeting, int]:
+        place = await references.area(session, "areaId", data.area_id, MEETING_PLACES)
+        host = await references.cadre(session, "hostCadreId", data.host_cadre_id)
+        problems = [found for found in (place, host) if isinstance(found, InputError)]
+        if problems:
+            raise Rejected(*problems)
+        assert data.area_id is not None and data.host_cadre_id is not None
+        meeting = await meeting_queries.create(
+            session=session,
+            area_id=data.area_id,
+            held_on=data.held_on,
+            host_cadre_id=data.host_cadre_id,
+            attendee_count=data.attendee_count,
+            topic=data.topic,
+            notes=data.notes,
+            suggestions=data.suggestions,
+        )
+        return meeting, meeting.id
+
+    async def load(session: AsyncSession, meeting_id: int) -> Meeting:
+        return (await meeting_queries.get_many(session=session, meeting_ids=[meeting_id]))[0]
+
+    request_hash = digest(
+        data.area_id,
+        data.held_on,
+        data.host_cadre_id,
+        data.attendee_count,
+        data.topic,
+        data.notes,
+        data.suggestions,
+    )
+    return await write_once(
+        context,
+        operation="recordMeeting",
+        key=data.idempotency_key,
+        request_hash=request_hash,
+        write=write,
+        load=load,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class AddSuggestionInput:
+    meeting_id: int | None
+    content: str
+    household_id: int | None
+    household_given: bool
+    idempotency_key: str
+
+
+async def add_suggestion(context: Context, data: AddSuggestionInput) -> Outcome[Suggestion]:
+    errors = checks.text("content", data.content, max_length=SUGGESTION_MAX, required=True)
+    if errors:
+        return Outcome(errors=tuple(errors))
+
+    async def write(session: AsyncSession) -> tuple[Suggestion, int]:
+        meetings = (
+            await meeting_queries.get_many(session=session, meeting_ids=[data.meeting_id])
+            if data.meeting_id is not None
+            else []
+        )
+        if not meetings:
+            raise Rejected(InputError(ErrorCode.UNKNOWN_MEETING, "meetingId", "no such meeting"))
+        if data.household_given:
+            place = await references.area(
+                session, "meetingId", meetings[0].area_id, frozenset(AreaLevel)
+            )
+            assert isinstance(place, Area)
+            household = await references.household_in(
+                session, "householdId", data.household_id, place
+            )
+            if isinstance(household, InputError):
+                raise Rejected(household)
+        suggestion = await meeting_queries.add_suggestion(
+            session=session,
+            meeting_id=meetings[0].id,
+            content=data.content,
+            household_id=data.household_id,
+        )
+        return suggestion, suggestion.id
+
+    async def load(session: AsyncSession, suggestion_id: int) -> Suggestion:
+        rows = await meeting_queries.get_suggestions(
+            session=session, suggestion_ids=[suggestion_id]
+        )
+        return rows[0]
+
+    return await write_once(
+        context,
+        operation="addSuggestion",
+        key=data.idempotency_key,
+        request_hash=digest(data.meeting_id, data.content, data.household_id),
+        write=write,
+        load=load,
+    )

@@ -1,0 +1,73 @@
+"""Checks that ids in a mutation's input name real rows, as typed errors.
+
+Inside a write transaction, so a row cannot vanish between check and write
+without the write's foreign keys failing.
+"""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import Area, AreaLevel, Cadre, Department, Household
+from db.queries import areas as area_queries
+from db.queries import cadres as cadre_queries
+from db.queries import households as household_queries
+from resolvers.errors import ErrorCode, InputError
+
+
+async def area(
+    session: AsyncSession, field: str, area_id: int | None, levels: frozenset[AreaLevel]
+) -> Area | InputError:
+    found = (
+        await area_queries.get_many(session=session, area_ids=[area_id])
+        if area_id is not None
+        else []
+    )
+    if not found:
+        return InputError(ErrorCode.UNKNOWN_AREA, field, "no such area")
+    if found[0].level not in levels:
+        allowed = ", ".join(sorted(levels))
+        return InputError(ErrorCode.WRONG_AREA_LEVEL, field, f"must be an area of level: {allowed}")
+    return found[0]
+
+
+async def cadre(session: AsyncSession, field: str, cadre_id: int | None) -> Cadre | InputError:
+    found = (
+        await cadre_queries.get_many(session=session, cadre_ids=[cadre_id])
+        if cadre_id is not None
+        else []
+    )
+    return found[0] if found else InputError(ErrorCode.UNKNOWN_CADRE, field, "no such cadre")
+
+
+async def department(
+    session: AsyncSession, field: str, department_id: int | None
+) -> Department | InputError:
+    found = (
+        await cadre_queries.get_departments(session=session, department_ids=[department_id])
+        if department_id is not None
+        else []
+    )
+    if not found:
+        return InputError(ErrorCode.UNKNOWN_DEPARTMENT, field, "no such department")
+    return found[0]
+
+
+async def household_in(
+    session: AsyncSession, field: str, household_id: int | None, within: Area | None
+) -> Household | InputError:
+    """A household, which must lie in ``within``'s subtree when that is given."""
+    found = (
+        await household_queries.get_many(session=session, household_ids=[household_id])
+        if household_id is not None
+        else []
+    )
+    if not found:
+        return InputError(ErrorCode.UNKNOWN_HOUSEHOLD, field, "no such household")
+    if within is not None:
+        groups = await area_queries.get_many(session=session, area_ids=[found[0].group_id])
+        if not area_queries.contains(within, groups[0]):
+            return InputError(
+                ErrorCode.NOT_IN_AREA, field, "the household is not in the item's area"
+            )
+    return found[0]

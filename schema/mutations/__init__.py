@@ -1,0 +1,14 @@
+"""The root Mutation, assembled from one class per noun."""
+
+from __future__ import annotations
+
+import strawberry
+
+from schema.mutations.ledgers import LedgerMutations
+from schema.mutations.meetings import MeetingMutations
+from schema.mutations.visits import VisitMutations
+
+
+@strawberry.type
+class Mutation(VisitMutations, MeetingMutations, LedgerMutations):
+    pass
