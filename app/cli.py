@@ -10,7 +10,8 @@ import typer
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.main import create_app, not_ready_message
+from app.demo import seed_demo_ledgers
+from app.main import context_factory, create_app, not_ready_message
 from app.settings import Settings
 from db import migrate
 from db.engine import create_engine, create_sessionmaker, write_transaction
@@ -84,14 +85,17 @@ def seed_demo_command() -> None:
         engine = create_engine(settings.database_url)
         try:
             await _require_current(engine)
-            async with write_transaction(create_sessionmaker(engine)) as session:
+            sessionmaker = create_sessionmaker(engine)
+            async with write_transaction(sessionmaker) as session:
                 report = await seed_demo(session)
+            ledgers = await seed_demo_ledgers(context_factory(settings, sessionmaker)())
         finally:
             await engine.dispose()
         verb = "loaded" if report.created else "already present"
         console.print(
             f"demo county {verb}: {report.areas} areas, {report.households} households, "
-            f"{report.cadres} cadres, {report.visits} visits"
+            f"{report.cadres} cadres, {report.visits} visits; added {ledgers.meetings} "
+            f"meetings, {ledgers.items} ledger items, {ledgers.actions} handling actions"
         )
 
     asyncio.run(run())

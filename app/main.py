@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
@@ -12,6 +13,7 @@ from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
+from app import files
 from app.settings import Settings
 from db import migrate
 from db.engine import create_engine, create_sessionmaker
@@ -31,23 +33,34 @@ def not_ready_message(state: migrate.MigrationState) -> str:
     )
 
 
+def context_factory(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> Callable[[], Context]:
+    """Builds each request's context from the settings."""
+    deadline_days = settings.deadline_days()
+
+    def new_context() -> Context:
+        return Context(
+            sessionmaker=sessionmaker,
+            zone=settings.zone,
+            max_page_size=settings.max_page_size,
+            default_page_size=settings.default_page_size,
+            deadline_days=deadline_days,
+        )
+
+    return new_context
+
+
 def create_app(given: Settings | None = None) -> Starlette:
     settings = given or Settings()
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
-    sessionmaker = create_sessionmaker(engine)
-    deadline_days = settings.deadline_days()
+    new_context = context_factory(settings, create_sessionmaker(engine))
 
     class GraphQLApp(GraphQL[Context, None]):
         async def get_context(
             self, request: Request | WebSocket, response: Response | WebSocket
         ) -> Context:
-            return Context(
-                sessionmaker=sessionmaker,
-                zone=settings.zone,
-                max_page_size=settings.max_page_size,
-                default_page_size=settings.default_page_size,
-                deadline_days=deadline_days,
-            )
+            return new_context()
 
     graphql_app = GraphQLApp(
         schema,
@@ -74,6 +87,7 @@ def create_app(given: Settings | None = None) -> Starlette:
             Route("/", root),
             Route("/healthz", healthz),
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            *files.routes(new_context),
         ],
         lifespan=lifespan,
     )

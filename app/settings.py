@@ -6,9 +6,9 @@ import enum
 from zoneinfo import ZoneInfo
 
 from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from db.ledgers import Ledger
-from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
 class Environment(enum.StrEnum):

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
 
 import chinese_calendar
 
@@ -20,8 +21,12 @@ class Deadline:
     provisional: bool
 
 
+@functools.lru_cache(maxsize=8192)
 def is_workday(day: dt.date) -> tuple[bool, bool]:
-    """(is it a working day, is that answer provisional)."""
+    """(is it a working day, is that answer provisional).
+
+    Cached: the package scans its whole holiday table on every call.
+    """
     try:
         return chinese_calendar.is_workday(day), False
     except NotImplementedError:

@@ -8,7 +8,7 @@ from typing import Any
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import AreaLevel, Cadre, CadreRank, Household
+from db.models import AreaLevel, Cadre, CadreRank, Department, DepartmentKind, Household
 from db.queries import areas as area_queries
 
 
@@ -44,6 +44,10 @@ class Tree:
     group_id: int
     household_id: int
     cadre_id: int
+    other_cadre_id: int
+    department_id: int
+    other_group_id: int
+    other_household_id: int
 
 
 async def make_tree(sessionmaker: async_sessionmaker[AsyncSession]) -> Tree:
@@ -69,10 +73,27 @@ async def make_tree(sessionmaker: async_sessionmaker[AsyncSession]) -> Tree:
         group = await area_queries.create(
             session=session, parent=village, level=AreaLevel.GROUP, name="一组"
         )
+        other_village = await area_queries.create(
+            session=session,
+            parent=township,
+            level=AreaLevel.VILLAGE,
+            name="邻村",
+            code="519902101002",
+        )
+        other_group = await area_queries.create(
+            session=session, parent=other_village, level=AreaLevel.GROUP, name="一组"
+        )
         household = Household(group_id=group.id, number="001", head_name="张三", members=3)
+        other_household = Household(group_id=other_group.id, number="001", head_name="王五")
         cadre = Cadre(name="李四", rank=CadreRank.VILLAGE, area_id=village.id)
-        session.add_all([household, cadre])
+        other_cadre = Cadre(name="赵六", rank=CadreRank.TOWNSHIP, area_id=township.id)
+        department = Department(
+            county_id=county.id, kind=DepartmentKind.SERVICE_WINDOW, name="县民政局"
+        )
+        session.add_all([household, other_household, cadre, other_cadre, department])
         await session.flush()
+        tree.other_cadre_id, tree.department_id = other_cadre.id, department.id
+        tree.other_group_id, tree.other_household_id = other_group.id, other_household.id
         tree.county_id, tree.township_id = county.id, township.id
         tree.village_id, tree.group_id = village.id, group.id
         tree.household_id, tree.cadre_id = household.id, cadre.id

@@ -77,3 +77,8 @@ async def create(
 def contains(ancestor: Area, area: Area) -> bool:
     """Whether ``area`` lies in ``ancestor``'s subtree (itself included)."""
     return ancestor.path <= area.path < path_end(ancestor.path)
+
+
+async def list_groups_of(*, session: AsyncSession, village: Area) -> Sequence[Area]:
+    statement = select(Area).where(Area.parent_id == village.id, Area.level == AreaLevel.GROUP)
+    return (await session.scalars(statement)).all()

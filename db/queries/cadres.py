@@ -31,3 +31,9 @@ async def get_departments(
 ) -> Sequence[Department]:
     statement = select(Department).where(Department.id.in_(department_ids))
     return (await session.scalars(statement)).all()
+
+
+async def list_in_area(*, session: AsyncSession, area: Area) -> Sequence[Cadre]:
+    """Every cadre whose home area lies in ``area``'s subtree."""
+    areas_below = select(Area.id).where(area_queries.in_subtree(area.path))
+    return (await session.scalars(select(Cadre).where(Cadre.area_id.in_(areas_below)))).all()

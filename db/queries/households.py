@@ -30,3 +30,8 @@ async def page_in_area(
     return await fetch_page(
         session=session, statement=statement, key=Household.id, after=after, limit=limit
     )
+
+
+async def list_in_groups(*, session: AsyncSession, group_ids: Sequence[int]) -> Sequence[Household]:
+    statement = select(Household).where(Household.group_id.in_(group_ids))
+    return (await session.scalars(statement)).all()

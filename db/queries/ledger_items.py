@@ -11,7 +11,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
+from sqlalchemy import ColumnElement, and_, false, func, insert, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.ledgers import Ledger, Status
@@ -169,3 +169,42 @@ async def transition(
     session.add(event)
     await session.flush()
     return True
+
+
+CHUNK = 500
+
+
+async def create_many(
+    *,
+    session: AsyncSession,
+    items: Sequence[dict[str, Any]],
+    reasons: Sequence[Sequence[str]],
+    events: Sequence[dict[str, Any]],
+) -> list[int]:
+    """Insert items with their reasons and first history lines, in bulk; returns their ids."""
+    if not items:
+        return []
+    statement = insert(LedgerItem).returning(LedgerItem.id, sort_by_parameter_order=True)
+    ids: list[int] = []
+    # In chunks: SQLAlchemy splices the RETURNING rows of its internal batches
+    # together in time quadratic in the rows of one call (measured: 10,000 rows
+    # took 8 s in one call, well under 1 s in chunks of 500).
+    for start in range(0, len(items), CHUNK):
+        chunk = list(items[start : start + CHUNK])
+        ids += (await session.scalars(statement, chunk)).all()
+    reason_rows = [
+        {"item_id": item_id, "reason": reason}
+        for item_id, item_reasons in zip(ids, reasons, strict=True)
+        for reason in item_reasons
+    ]
+    if reason_rows:
+        await session.execute(insert(LedgerItemReason), reason_rows)
+    event_rows = [event | {"item_id": item_id} for item_id, event in zip(ids, events, strict=True)]
+    await session.execute(insert(LedgerItemEvent), event_rows)
+    return ids
+
+
+async def list_all(*, session: AsyncSession, spec: LedgerFilter) -> Sequence[LedgerItem]:
+    """Every item the filter matches, by id (for exports)."""
+    statement = select(LedgerItem).where(where(spec)).order_by(LedgerItem.id)
+    return (await session.scalars(statement)).all()

@@ -24,6 +24,7 @@ from db.models import (
     DepartmentKind,
     Household,
     Visit,
+    VisitKind,
 )
 from db.queries import areas as area_queries
 
@@ -193,15 +194,32 @@ async def _visits(session: AsyncSession, rng: random.Random, county: Area) -> No
             select(Cadre.id).where(Cadre.area_id.in_(in_county)).order_by(Cadre.id)
         )
     ).all()
-    visits = [
+    visits: list[dict[str, object]] = [
         {
             "cadre_id": rng.choice(cadre_ids),
             "household_id": household_id,
             "visited_on": FIRST_VISIT_DAY + dt.timedelta(days=rng.randint(0, 40)),
             "notes": rng.choice(NOTES),
+            "kind": VisitKind.ROUTINE,
+            "condolence_fen": None,
+            "people_visited": None,
         }
         for household_id in household_ids
         if rng.random() < 0.6
         for _ in range(rng.randint(1, 2))
+    ]
+    # Spring Festival condolence visits (春节慰问) to about one household in eight.
+    visits += [
+        {
+            "cadre_id": rng.choice(cadre_ids),
+            "household_id": household_id,
+            "visited_on": dt.date(2014, 1, 20) + dt.timedelta(days=rng.randint(0, 10)),
+            "notes": "春节慰问",
+            "kind": VisitKind.CONDOLENCE,
+            "condolence_fen": rng.choice([200, 300, 500, 800]) * 100,
+            "people_visited": rng.randint(1, 5),
+        }
+        for household_id in household_ids
+        if rng.random() < 0.125
     ]
     await session.execute(insert(Visit), visits)

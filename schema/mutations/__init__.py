@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.mutations.imports import ImportMutations
 from schema.mutations.ledgers import LedgerMutations
 from schema.mutations.meetings import MeetingMutations
 from schema.mutations.visits import VisitMutations
 
 
 @strawberry.type
-class Mutation(VisitMutations, MeetingMutations, LedgerMutations):
+class Mutation(VisitMutations, MeetingMutations, LedgerMutations, ImportMutations):
     pass
