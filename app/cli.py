@@ -1,47 +1,131 @@
-"""The ``grassroots`` command: database, demo data, schema, server."""
+"""The ``grassroots`` command: database, demo data, access, schema, server."""
 
 from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import TypeVar
 
 import typer
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.demo import seed_demo_ledgers
-from app.main import context_factory, create_app, not_ready_message
+from app.demo import DEMO_USERS, seed_demo_ledgers, seed_demo_users
+from app.main import create_app, not_ready_message
 from app.settings import Settings
+from app.system import system_context
 from db import migrate
 from db.engine import create_engine, create_sessionmaker, write_transaction
+from db.models import Area
+from db.queries import areas as area_queries
+from db.scoping import EVERYWHERE
 from db.seed.demo import seed_demo
+from policies.authorizer import shipped_rules
+from resolvers import admin
+from resolvers.auth import AuthError, mint_token
+from resolvers.context import Context
+from resolvers.writes import Outcome
 
 cli = typer.Typer(help="Grassroots: the ledgers of a county's grassroots work, over GraphQL.")
 db_cli = typer.Typer(help="The database: migrations.")
 seed_cli = typer.Typer(help="Data sets to load.")
 schema_cli = typer.Typer(help="The GraphQL schema.")
-cli.add_typer(db_cli, name="db")
-cli.add_typer(seed_cli, name="seed")
-cli.add_typer(schema_cli, name="schema")
+users_cli = typer.Typer(help="Users.")
+roles_cli = typer.Typer(help="Roles granted at areas (a grant holds for the whole subtree).")
+keys_cli = typer.Typer(help="API keys for reporting tools.")
+token_cli = typer.Typer(help="Bearer tokens.")
+policy_cli = typer.Typer(help="The role matrix (Casbin policy).")
+for group, name in (
+    (db_cli, "db"),
+    (seed_cli, "seed"),
+    (schema_cli, "schema"),
+    (users_cli, "users"),
+    (roles_cli, "roles"),
+    (keys_cli, "keys"),
+    (token_cli, "token"),
+    (policy_cli, "policy"),
+):
+    cli.add_typer(group, name=name)
 console = Console(stderr=True, soft_wrap=True)
+T = TypeVar("T")
+
+
+def _run_system(action: Callable[[Context], Awaitable[T]]) -> T:
+    """Run ``action`` as the service itself, on a migrated database."""
+
+    async def run() -> T:
+        settings = Settings()
+        engine = create_engine(settings.database_url)
+        try:
+            await _require_current(engine)
+        finally:
+            await engine.dispose()
+        async with system_context(settings) as context:
+            return await action(context)
+
+    return asyncio.run(run())
+
+
+def _value(outcome: Outcome[T]) -> T:
+    if outcome.errors:
+        for error in outcome.errors:
+            console.print(f"[red]{error.field}: {error.message}[/red]")
+        raise typer.Exit(1)
+    assert outcome.value is not None
+    return outcome.value
+
+
+async def _require_current(engine: AsyncEngine) -> None:
+    state = await migrate.state(engine)
+    if not state.is_current:
+        console.print(f"[red]{not_ready_message(state)}[/red]")
+        raise typer.Exit(2)
+
+
+async def _area_id(context: Context, area: str) -> int:
+    """An area by national code, or ``id:<n>`` (groups have no code)."""
+    async with context.reading() as session:
+        found: Area | None
+        if area.startswith("id:") and area[3:].isdigit():
+            rows = await area_queries.get_many(
+                session=session, area_ids=[int(area[3:])], scope=EVERYWHERE
+            )
+            found = rows[0] if rows else None
+        else:
+            found = await area_queries.get_by_code(session=session, code=area, scope=EVERYWHERE)
+    if found is None:
+        console.print(f"[red]no area {area!r}[/red]")
+        raise typer.Exit(1)
+    return found.id
+
+
+# -- db -----------------------------------------------------------------------------
 
 
 @db_cli.command("upgrade")
 def db_upgrade(revision: str = typer.Argument("head", help="Target revision")) -> None:
-    """Apply migrations up to REVISION (default: the newest)."""
+    """Apply migrations up to REVISION (default: the newest); load the shipped policy if none."""
     settings = Settings()
 
-    async def run() -> migrate.MigrationState:
+    async def run() -> tuple[migrate.MigrationState, int]:
         engine = create_engine(settings.database_url)
         try:
             await migrate.upgrade(engine, revision)
-            return await migrate.state(engine)
+            state = await migrate.state(engine)
         finally:
             await engine.dispose()
+        loaded = 0
+        if state.is_current:
+            async with system_context(settings) as context:
+                loaded = await admin.load_rules(context, shipped_rules(), only_if_empty=True)
+        return state, loaded
 
-    state = asyncio.run(run())
+    state, loaded = asyncio.run(run())
     console.print(f"[green]database at revision {state.current}[/green] ({settings.database_url})")
+    if loaded:
+        console.print(f"loaded the shipped role matrix: {loaded} policy lines")
 
 
 @db_cli.command("downgrade")
@@ -76,36 +160,146 @@ async def _state(settings: Settings) -> migrate.MigrationState:
         await engine.dispose()
 
 
+# -- seed ---------------------------------------------------------------------------
+
+
 @seed_cli.command("demo")
 def seed_demo_command() -> None:
-    """Load the demo county (idempotent: a second run changes nothing)."""
+    """Load the demo county and its users (idempotent: a second run changes nothing)."""
     settings = Settings()
 
     async def run() -> None:
         engine = create_engine(settings.database_url)
         try:
             await _require_current(engine)
-            sessionmaker = create_sessionmaker(engine)
-            async with write_transaction(sessionmaker) as session:
+            async with write_transaction(create_sessionmaker(engine)) as session:
                 report = await seed_demo(session)
-            ledgers = await seed_demo_ledgers(context_factory(settings, sessionmaker)())
         finally:
             await engine.dispose()
+        async with system_context(settings) as context:
+            ledgers = await seed_demo_ledgers(context)
+            users = await seed_demo_users(context)
         verb = "loaded" if report.created else "already present"
         console.print(
             f"demo county {verb}: {report.areas} areas, {report.households} households, "
             f"{report.cadres} cadres, {report.visits} visits; added {ledgers.meetings} "
-            f"meetings, {ledgers.items} ledger items, {ledgers.actions} handling actions"
+            f"meetings, {ledgers.items} ledger items, {ledgers.actions} handling actions, "
+            f"{users} users ({', '.join(DEMO_USERS)})"
         )
 
     asyncio.run(run())
 
 
-async def _require_current(engine: AsyncEngine) -> None:
-    state = await migrate.state(engine)
-    if not state.is_current:
-        console.print(f"[red]{not_ready_message(state)}[/red]")
-        raise typer.Exit(2)
+# -- access -------------------------------------------------------------------------
+
+
+@users_cli.command("create")
+def users_create(
+    username: str,
+    display_name: str = typer.Option("", help="A name to show"),
+    cadre_id: int | None = typer.Option(None, help="The cadre this user is (their own record)"),
+) -> None:
+    """Create a user (they sign in with a token or an API key)."""
+
+    async def run(context: Context) -> None:
+        user = _value(
+            await admin.create_user(
+                context, username=username, display_name=display_name, cadre_id=cadre_id
+            )
+        )
+        console.print(f"created user {user.username}")
+
+    _run_system(run)
+
+
+@roles_cli.command("grant")
+def roles_grant(
+    username: str,
+    role: str,
+    area: str = typer.Argument(..., help="The area's national code, or id:<n>"),
+    department_id: int | None = typer.Option(None, help="Department cadres: their department"),
+) -> None:
+    """Grant ROLE to USERNAME at AREA (and its whole subtree)."""
+
+    async def run(context: Context) -> None:
+        data = admin.GrantInput(username, role, await _area_id(context, area), department_id)
+        changed = _value(await admin.change_grant(context, data))
+        console.print("granted" if changed else "already granted")
+
+    _run_system(run)
+
+
+@roles_cli.command("revoke")
+def roles_revoke(username: str, role: str, area: str) -> None:
+    """Revoke ROLE from USERNAME at AREA; every server process stops honouring it at once."""
+
+    async def run(context: Context) -> None:
+        data = admin.GrantInput(username, role, await _area_id(context, area), None, revoke=True)
+        changed = _value(await admin.change_grant(context, data))
+        console.print("revoked" if changed else "was not granted")
+
+    _run_system(run)
+
+
+@keys_cli.command("create")
+def keys_create(username: str, name: str = typer.Argument(..., help="What the key is for")) -> None:
+    """Create an API key for USERNAME; it is printed once and stored only hashed."""
+
+    async def run(context: Context) -> None:
+        key = _value(await admin.create_api_key(context, username=username, name=name))
+        console.print("the key (shown once, keep it safe):")
+        typer.echo(key)
+
+    _run_system(run)
+
+
+@keys_cli.command("revoke")
+def keys_revoke(prefix: str = typer.Argument(..., help="The key, or its gr_<prefix> part")) -> None:
+    """Revoke an API key."""
+    short = prefix.removeprefix("gr_").split("_")[0]
+
+    async def run(context: Context) -> None:
+        revoked = _value(await admin.revoke_api_key(context, prefix=short))
+        console.print("revoked" if revoked else "no such active key")
+
+    _run_system(run)
+
+
+@token_cli.command("mint")
+def token_mint(
+    username: str, minutes: int = typer.Option(60, help="How long the token is valid")
+) -> None:
+    """Mint a bearer token for USERNAME with the configured signing key (for local use)."""
+    try:
+        typer.echo(mint_token(Settings().auth_config(), username, minutes=minutes))
+    except AuthError as error:
+        console.print(f"[red]{error}[/red]")
+        raise typer.Exit(1) from None
+
+
+@policy_cli.command("load")
+def policy_load(
+    file: Path | None = typer.Option(None, help="A policy CSV (default: the shipped matrix)"),
+) -> None:
+    """Replace the role matrix in the database; every process reloads it at once."""
+    from policies.authorizer import rules_from_text
+
+    rules = rules_from_text(file.read_text(encoding="utf-8")) if file else shipped_rules()
+
+    async def run(context: Context) -> int:
+        return await admin.load_rules(context, rules, only_if_empty=False)
+
+    console.print(f"loaded {_run_system(run)} policy lines")
+
+
+@policy_cli.command("show")
+def policy_show() -> None:
+    """Print the role matrix as the database holds it."""
+    for rule in _run_system(admin.list_rules):
+        typer.echo(rule.line())
+
+
+# -- schema and server --------------------------------------------------------------
 
 
 @schema_cli.command("print")

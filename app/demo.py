@@ -16,8 +16,9 @@ from sqlalchemy import select
 from db.ledgers import HARDSHIP_REASONS, STABILITY_CATEGORIES, Action, Satisfaction
 from db.models import Area, AreaLevel, Cadre, CadreRank, Department, Household
 from db.queries import areas as area_queries
+from db.scoping import EVERYWHERE
 from db.seed.demo import COUNTY_CODE, SEED
-from resolvers import ledger_items, meetings
+from resolvers import admin, ledger_items, meetings
 from resolvers.context import Context
 from resolvers.ledger_items import Ref
 from resolvers.writes import Outcome
@@ -54,7 +55,7 @@ async def seed_demo_ledgers(context: Context) -> DemoLedgerReport:
     rng = random.Random(SEED + 1)
     report = DemoLedgerReport()
     async with context.reading() as session:
-        county = await area_queries.get_by_code(session=session, code=COUNTY_CODE)
+        county = await area_queries.get_by_code(session=session, code=COUNTY_CODE, scope=EVERYWHERE)
         assert county is not None, "load the demo county first"
         in_county = area_queries.in_subtree(county.path)
         villages = (
@@ -197,3 +198,37 @@ def _counted(outcome: Outcome[Any]) -> int:
     """1 for a new write, 0 for a replay (the demo was loaded before)."""
     assert not outcome.errors, outcome.errors
     return 0 if outcome.replayed else 1
+
+
+# username → (role, area code) for the demo county: one user per typical role.
+DEMO_USERS: dict[str, tuple[str, str]] = {
+    "leader": ("county_leader", COUNTY_CODE),
+    "stability": ("stability_officer", COUNTY_CODE),
+    "guide": ("guidance_member", COUNTY_CODE),
+    "tleader": ("township_leader", f"{COUNTY_CODE}101"),
+    "township": ("township_cadre", f"{COUNTY_CODE}101"),
+    "secretary": ("village_secretary", f"{COUNTY_CODE}101001"),
+    "village": ("village_cadre", f"{COUNTY_CODE}101001"),
+    "reporter": ("reporting_tool", COUNTY_CODE),
+    "auditor": ("auditor", COUNTY_CODE),
+    "admin": ("admin", COUNTY_CODE),
+}
+
+
+async def seed_demo_users(context: Context) -> int:
+    """Create the demo users with their grants; returns how many were new."""
+    created = 0
+    async with context.reading() as session:
+        areas = {
+            code: await area_queries.get_by_code(session=session, code=code, scope=EVERYWHERE)
+            for _role, code in DEMO_USERS.values()
+        }
+    for username, (role, code) in DEMO_USERS.items():
+        made = await admin.create_user(
+            context, username=username, display_name=username, cadre_id=None
+        )
+        created += made.value is not None
+        area = areas[code]
+        assert area is not None
+        await admin.change_grant(context, admin.GrantInput(username, role, area.id, None))
+    return created

@@ -33,9 +33,9 @@ def _error(status: int, message: str) -> Response:
     return JSONResponse({"error": message}, status_code=status)
 
 
-def routes(new_context: Callable[[], Context]) -> list[Route]:
-    async def template_xlsx(_request: Request) -> Response:
-        context = new_context()
+def routes(new_context: Callable[[Request], Context]) -> list[Route]:
+    async def template_xlsx(request: Request) -> Response:
+        context = new_context(request)
         ledgers = [ledger for ledger in VILLAGE_LEDGERS if ledger in context.visible_ledgers]
         choices = {
             "ledger": sorted(ledger.value for ledger in ledgers),
@@ -53,7 +53,7 @@ def routes(new_context: Callable[[], Context]) -> list[Route]:
         )
 
     async def export_xlsx(request: Request) -> Response:
-        context = new_context()
+        context = new_context(request)
         try:
             area = await _area(context, request.query_params.get("area", ""))
             if area is None:

@@ -7,18 +7,23 @@ from contextlib import asynccontextmanager
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
-from starlette.requests import Request
+from starlette.middleware import Middleware
+from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
 from starlette.websockets import WebSocket
 from strawberry.asgi import GraphQL
 
 from app import files
+from app.security import Authenticate
 from app.settings import Settings
 from db import migrate
 from db.engine import create_engine, create_sessionmaker
+from policies.authorizer import Authorizer
+from resolvers.access import Access, Principal
 from resolvers.context import Context
-from schema.root import schema
+from resolvers.policy_store import PolicyStore
+from schema.root import build_schema
 
 
 class DatabaseNotReady(RuntimeError):
@@ -33,37 +38,56 @@ def not_ready_message(state: migrate.MigrationState) -> str:
     )
 
 
+ContextFactory = Callable[[Access, str], Context]
+
+
 def context_factory(
     settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
-) -> Callable[[], Context]:
-    """Builds each request's context from the settings."""
+) -> ContextFactory:
+    """Builds each request's context from the settings and the caller's access."""
     deadline_days = settings.deadline_days()
 
-    def new_context() -> Context:
+    def new_context(access: Access, request_id: str = "") -> Context:
         return Context(
             sessionmaker=sessionmaker,
+            access=access,
             zone=settings.zone,
             max_page_size=settings.max_page_size,
             default_page_size=settings.default_page_size,
             deadline_days=deadline_days,
+            request_id=request_id,
         )
 
     return new_context
 
 
+NOBODY = Access(Principal(0, "anonymous", None, ()), Authorizer([]))
+
+
+def request_context(new_context: ContextFactory, connection: HTTPConnection) -> Context:
+    """The context of a request that passed authentication (see ``app.security``).
+
+    Only the GraphiQL page passes without credentials; it gets an access with no
+    rights at all.
+    """
+    state = connection.state
+    return new_context(getattr(state, "access", NOBODY), getattr(state, "request_id", ""))
+
+
 def create_app(given: Settings | None = None) -> Starlette:
     settings = given or Settings()
     engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
-    new_context = context_factory(settings, create_sessionmaker(engine))
+    sessionmaker = create_sessionmaker(engine)
+    new_context = context_factory(settings, sessionmaker)
 
     class GraphQLApp(GraphQL[Context, None]):
         async def get_context(
             self, request: Request | WebSocket, response: Response | WebSocket
         ) -> Context:
-            return new_context()
+            return request_context(new_context, request)
 
     graphql_app = GraphQLApp(
-        schema,
+        build_schema(introspection=settings.introspection_enabled),
         graphql_ide="graphiql" if settings.graphiql_enabled else None,
     )
 
@@ -87,7 +111,16 @@ def create_app(given: Settings | None = None) -> Starlette:
             Route("/", root),
             Route("/healthz", healthz),
             Route("/graphql", graphql_app, methods=["GET", "POST"]),
-            *files.routes(new_context),
+            *files.routes(lambda request: request_context(new_context, request)),
+        ],
+        middleware=[
+            Middleware(
+                Authenticate,
+                sessionmaker=sessionmaker,
+                config=settings.auth_config(),
+                policies=PolicyStore(),
+                graphiql=settings.graphiql_enabled,
+            )
         ],
         lifespan=lifespan,
     )

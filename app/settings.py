@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import enum
+from pathlib import Path
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from pydantic import Field
+from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from db.ledgers import Ledger
+from resolvers.auth import AuthConfig
+
+# Only for development: production refuses to start without a real key.
+DEVELOPMENT_SECRET = "grassroots-development-secret-not-for-production"  # noqa: S105
 
 
 class Environment(enum.StrEnum):
@@ -42,9 +48,56 @@ class Settings(BaseSettings):
         default_factory=dict,
         description='Per-ledger time limits, JSON: {"petition": 5}',
     )
+    jwt_algorithm: Literal["HS256", "RS256"] = "HS256"
+    jwt_secret: SecretStr | None = Field(
+        default=None, description="HS256 signing secret (required in production for HS256)"
+    )
+    jwt_public_key: str | None = Field(
+        default=None, description="RS256: the public key, PEM text or a path to a PEM file"
+    )
+    jwt_private_key: str | None = Field(
+        default=None, description="RS256: a private key (PEM or path), only to mint tokens locally"
+    )
+    jwt_issuer: str = "grassroots"
+    jwt_audience: str = "grassroots"
+    introspection: bool | None = Field(
+        default=None, description="Schema introspection; default: on in development only"
+    )
     graphiql: bool | None = Field(
         default=None, description="Serve GraphiQL; default: on in development, off in production"
     )
+
+    @model_validator(mode="after")
+    def _keys_in_production(self) -> Settings:
+        if self.environment is Environment.PRODUCTION:
+            if self.jwt_algorithm == "HS256" and self.jwt_secret is None:
+                raise ValueError("production needs JWT_SECRET (or JWT_ALGORITHM=RS256)")
+            if self.jwt_algorithm == "RS256" and self.jwt_public_key is None:
+                raise ValueError("production with RS256 needs JWT_PUBLIC_KEY")
+        return self
+
+    def auth_config(self) -> AuthConfig:
+        if self.jwt_algorithm == "RS256":
+            if self.jwt_public_key is None:
+                raise ValueError("JWT_ALGORITHM=RS256 needs JWT_PUBLIC_KEY")
+            verify = _pem(self.jwt_public_key)
+            signing = _pem(self.jwt_private_key) if self.jwt_private_key else None
+        else:
+            secret = self.jwt_secret.get_secret_value() if self.jwt_secret else DEVELOPMENT_SECRET
+            verify = signing = secret
+        return AuthConfig(
+            algorithm=self.jwt_algorithm,
+            verify_key=verify,
+            issuer=self.jwt_issuer,
+            audience=self.jwt_audience,
+            signing_key=signing,
+        )
+
+    @property
+    def introspection_enabled(self) -> bool:
+        if self.introspection is not None:
+            return self.introspection
+        return self.environment is Environment.DEVELOPMENT
 
     @property
     def graphiql_enabled(self) -> bool:
@@ -61,3 +114,10 @@ class Settings(BaseSettings):
     @property
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
+
+
+def _pem(value: str) -> str:
+    """PEM text as given, or read from the file it names."""
+    if value.lstrip().startswith("-----BEGIN"):
+        return value
+    return Path(value).read_text(encoding="utf-8")

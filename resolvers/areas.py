@@ -1,4 +1,4 @@
-"""The area tree: by code, by subtree and level, parents, ancestors, children."""
+"""The area tree, as far as the caller may see it: by code, by subtree, up and down."""
 
 from __future__ import annotations
 
@@ -7,12 +7,15 @@ from collections.abc import Sequence
 from db.models import Area, AreaLevel
 from db.paths import ancestor_ids
 from db.queries import areas as area_queries
+from policies.permissions import Obj
 from resolvers.context import Context
 
 
 async def by_code(context: Context, *, code: str) -> Area | None:
     async with context.reading() as session:
-        return await area_queries.get_by_code(session=session, code=code)
+        return await area_queries.get_by_code(
+            session=session, code=code, scope=context.access.scope(Obj.AREA)
+        )
 
 
 async def by_id(context: Context, *, area_id: int) -> Area | None:
@@ -22,7 +25,7 @@ async def by_id(context: Context, *, area_id: int) -> Area | None:
 async def in_subtree(
     context: Context, *, under: int | None, level: AreaLevel | None
 ) -> Sequence[Area]:
-    """Areas under the area ``under`` (itself included) or the whole tree, in tree order."""
+    """Visible areas under ``under`` (itself included) or everywhere, in tree order."""
     path = None
     if under is not None:
         root = await by_id(context, area_id=under)
@@ -30,17 +33,20 @@ async def in_subtree(
             return []
         path = root.path
     async with context.reading() as session:
-        return await area_queries.list_in_subtree(session=session, path=path, level=level)
+        return await area_queries.list_in_subtree(
+            session=session, path=path, level=level, scope=context.access.scope(Obj.AREA)
+        )
 
 
 async def parent(context: Context, area: Area) -> Area | None:
+    """The parent, or None at the top of what the caller may see."""
     if area.parent_id is None:
         return None
     return await context.loaders.area_by_id.load(area.parent_id)
 
 
 async def ancestors(context: Context, area: Area) -> list[Area]:
-    """From the root down to the parent."""
+    """From the top down to the parent, as far as the caller may see."""
     found = await context.loaders.area_by_id.load_many(ancestor_ids(area.path)[:-1])
     return [a for a in found if a is not None]
 

@@ -1,10 +1,11 @@
-"""Cadres and their departments."""
+"""Cadres and their departments, as far as the caller may see them."""
 
 from __future__ import annotations
 
 from db.models import Area, Cadre, Department
 from db.queries import cadres as cadre_queries
 from db.queries.pagination import Page
+from policies.permissions import Obj
 from resolvers.context import Context
 from resolvers.pagination import page_request
 
@@ -29,5 +30,9 @@ async def page_in_area(
     request = page_request(context, first=first, after=after)
     async with context.reading() as session:
         return await cadre_queries.page_in_area(
-            session=session, area=area, after=request.after, limit=request.limit
+            session=session,
+            area=area,
+            scope=context.access.scope(Obj.CADRE),
+            after=request.after,
+            limit=request.limit,
         )

@@ -1,8 +1,9 @@
-"""The per-request context: one database session, its DataLoaders, request facts."""
+"""The per-request context: who is asking, one database session, its DataLoaders."""
 
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -10,10 +11,22 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from db.engine import write_transaction
 from db.ledgers import Ledger
+from db.queries import access as access_queries
+from resolvers.access import Access
 from resolvers.loaders import Loaders
 
 DEFAULT_DEADLINE_DAYS = 10
+
+
+@dataclasses.dataclass(frozen=True)
+class RestrictedRead:
+    """Restricted-ledger rows returned to the caller: written to the audit trail."""
+
+    action: str
+    rows: int
+    scope: str
 
 
 class Context:
@@ -27,22 +40,32 @@ class Context:
         self,
         *,
         sessionmaker: async_sessionmaker[AsyncSession],
+        access: Access,
         zone: ZoneInfo,
         max_page_size: int,
         default_page_size: int,
         deadline_days: Mapping[Ledger, int] | None = None,
-        visible_ledgers: frozenset[Ledger] = frozenset(Ledger),
+        request_id: str = "",
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.access = access
         self.zone = zone
         self.max_page_size = max_page_size
         self.default_page_size = default_page_size
         self.deadline_days: Mapping[Ledger, int] = deadline_days or {}
-        # The ledgers this caller may see in any form; every ledger query takes it.
-        self.visible_ledgers = visible_ledgers
+        self.request_id = request_id
         self._session: AsyncSession | None = None
         self._lock = asyncio.Lock()
-        self.loaders = Loaders(self.reading, visible_ledgers)
+        self._restricted_reads: list[RestrictedRead] = []
+        self.loaders = Loaders(self.reading, access)
+        self.loaders.on_restricted_rows = lambda rows: self.note_restricted_read(
+            "read:node", rows, ""
+        )
+
+    @property
+    def visible_ledgers(self) -> frozenset[Ledger]:
+        """The ledgers this caller may see in any form; every ledger query is scoped."""
+        return self.access.visible_ledgers
 
     @asynccontextmanager
     async def reading(self) -> AsyncIterator[AsyncSession]:
@@ -59,7 +82,24 @@ class Context:
     def today(self) -> dt.date:
         return dt.datetime.now(self.zone).date()
 
+    def note_restricted_read(self, action: str, rows: int, scope: str) -> None:
+        if rows:
+            self._restricted_reads.append(RestrictedRead(action, rows, scope))
+
     async def close(self) -> None:
         if self._session is not None:
             await self._session.close()
             self._session = None
+        reads, self._restricted_reads = self._restricted_reads, []
+        if reads:
+            async with write_transaction(self.sessionmaker) as session:
+                for read in reads:
+                    await access_queries.record_audit(
+                        session=session,
+                        user_id=self.access.user_id or None,
+                        action=read.action,
+                        object_type="ledger_item",
+                        scope=read.scope,
+                        rows=read.rows,
+                        request_id=self.request_id,
+                    )

@@ -5,11 +5,14 @@ from __future__ import annotations
 import asyncio
 from collections import defaultdict
 
+from db.ledgers import RESTRICTED
 from db.models import Area, AreaLevel, LedgerItem
 from db.queries import areas as area_queries
 from db.queries import cadres as cadre_queries
 from db.queries import households as household_queries
 from db.queries import ledger_items as item_queries
+from db.scoping import EVERYWHERE
+from policies.permissions import Obj
 from resolvers import spreadsheets
 from resolvers.context import Context
 from resolvers.ledger_items import FilterArgs, build_filter
@@ -27,14 +30,16 @@ async def export_xlsx(context: Context, area: Area, args: FilterArgs) -> bytes:
         places = {
             a.id: a
             for a in await area_queries.get_many(
-                session=session, area_ids=sorted({item.area_id for item in items})
+                session=session, area_ids=sorted({item.area_id for item in items}), scope=EVERYWHERE
             )
         }
         parent_ids = {a.parent_id for a in places.values() if a.level is AreaLevel.GROUP}
         parents = {
             a.id: a
             for a in await area_queries.get_many(
-                session=session, area_ids=sorted(i for i in parent_ids if i is not None)
+                session=session,
+                area_ids=sorted(i for i in parent_ids if i is not None),
+                scope=EVERYWHERE,
             )
         }
         households = {
@@ -42,12 +47,15 @@ async def export_xlsx(context: Context, area: Area, args: FilterArgs) -> bytes:
             for h in await household_queries.get_many(
                 session=session,
                 household_ids=sorted({i.household_id for i in items if i.household_id}),
+                scope=EVERYWHERE,
             )
         }
         homes = {
             a.id: a.name
             for a in await area_queries.get_many(
-                session=session, area_ids=sorted({h.group_id for h in households.values()})
+                session=session,
+                area_ids=sorted({h.group_id for h in households.values()}),
+                scope=EVERYWHERE,
             )
         }
         cadre_ids = {i.received_by_id for i in items} | {
@@ -55,7 +63,12 @@ async def export_xlsx(context: Context, area: Area, args: FilterArgs) -> bytes:
         }
         names = {
             c.id: c.name
-            for c in await cadre_queries.get_many(session=session, cadre_ids=sorted(cadre_ids))
+            for c in await cadre_queries.get_many(
+                session=session,
+                cadre_ids=sorted(cadre_ids),
+                scope=context.access.scope(Obj.CADRE),
+                self_id=context.access.cadre_id,
+            )
         }
 
     def row(item: LedgerItem) -> list[object]:
@@ -93,5 +106,7 @@ async def export_xlsx(context: Context, area: Area, args: FilterArgs) -> bytes:
         }
         return [values[key] for key in spreadsheets.KEYS]
 
+    restricted = sum(item.ledger in RESTRICTED for item in items)
+    context.note_restricted_read("export:ledgerItems", restricted, spec.path)
     rows = [row(item) for item in items]
     return await asyncio.to_thread(spreadsheets.write_xlsx, rows)

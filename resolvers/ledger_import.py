@@ -33,6 +33,7 @@ from db.queries import areas as area_queries
 from db.queries import cadres as cadre_queries
 from db.queries import households as household_queries
 from db.queries import ledger_items as item_queries
+from policies.permissions import Act, Obj
 from resolvers import references, spreadsheets
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, InputError
@@ -72,6 +73,7 @@ class _RowsRejected(Exception):
 class _Lookups:
     """What rows refer to, loaded once for the whole file."""
 
+    writable: frozenset[Ledger]
     village: Area
     groups: dict[str, Area]
     households: dict[tuple[int, str], int]
@@ -94,10 +96,20 @@ async def import_sheet(
         return Outcome(errors=(InputError(ErrorCode.INVALID_FILE, "content", str(error)),))
 
     async def write(session: AsyncSession) -> tuple[ImportReport, int]:
-        village = await references.area(session, "villageId", village_id, VILLAGES)
+        access = context.access
+        village = await references.area(
+            session, "villageId", village_id, VILLAGES, access.scope(Obj.AREA)
+        )
         if isinstance(village, InputError):
             raise Rejected(village)
-        lookups = await _load_lookups(session, village)
+        writable = frozenset(
+            ledger
+            for ledger, scope in access.ledger_scopes(Act.WRITE).items()
+            if scope.admits(village.path)
+        )
+        if not writable & VILLAGE_LEDGERS:
+            raise Rejected(InputError(ErrorCode.UNKNOWN_AREA, "villageId", "no such area"))
+        lookups = await _load_lookups(context, session, village, writable)
         items, reasons, events, errors = await asyncio.to_thread(
             _check_rows, context, rows, lookups
         )
@@ -118,6 +130,7 @@ async def import_sheet(
         return await write_once(
             context,
             operation="importLedger",
+            object_type="ledger_sheet",
             key=idempotency_key,
             request_hash=request_hash,
             write=write,
@@ -127,17 +140,22 @@ async def import_sheet(
         return Outcome(value=ImportReport(imported=0, row_errors=tuple(rejected.errors)))
 
 
-async def _load_lookups(session: AsyncSession, village: Area) -> _Lookups:
+async def _load_lookups(
+    context: Context, session: AsyncSession, village: Area, writable: frozenset[Ledger]
+) -> _Lookups:
     groups = await area_queries.list_groups_of(session=session, village=village)
     households = await household_queries.list_in_groups(
         session=session, group_ids=[g.id for g in groups]
     )
-    county_id = village.path.strip("/").split("/")[0]
-    county = (await area_queries.get_many(session=session, area_ids=[int(county_id)]))[0]
     cadres: dict[str, list[int]] = {}
-    for cadre in await cadre_queries.list_in_area(session=session, area=county):
+    for cadre in await cadre_queries.list_visible(
+        session=session,
+        scope=context.access.scope(Obj.CADRE),
+        self_id=context.access.cadre_id,
+    ):
         cadres.setdefault(cadre.name, []).append(cadre.id)
     return _Lookups(
+        writable=writable,
         village=village,
         groups={g.name: g for g in groups},
         households={(h.group_id, h.number): h.id for h in households},
@@ -249,7 +267,7 @@ def _check_rows(
 def _check_row(context: Context, row: _Row) -> tuple[dict[str, Any], tuple[str, ...]] | None:
     ledger_name = row.get("ledger").lower()
     ledger = visible_ledger(context, ledger_name)
-    if ledger is None or ledger not in VILLAGE_LEDGERS:
+    if ledger is None or ledger not in VILLAGE_LEDGERS or ledger not in row.lookups.writable:
         row.fail("ledger", f"unknown village ledger {ledger_name!r}")
         return None
     category, item_reasons = _classification(row, ledger)

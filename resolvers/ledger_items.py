@@ -16,6 +16,7 @@ from db.ledgers import (
     CATALOG,
     DEPARTMENT_LEDGERS,
     HARDSHIP_REASONS,
+    RESTRICTED,
     Action,
     Ledger,
     LedgerKind,
@@ -30,6 +31,10 @@ from db.queries import ledger_items as item_queries
 from db.queries import meetings as meeting_queries
 from db.queries import visits as visit_queries
 from db.queries.pagination import Page
+from db.scoping import EVERYWHERE
+from policies.permissions import Act, Obj, ledger_object
+from policies.scope import EVERYWHERE as EVERYWHERE_SCOPE
+from policies.scope import Scope
 from resolvers import checks, handling, references
 from resolvers.context import Context
 from resolvers.errors import ArgumentError, ErrorCode, InputError
@@ -48,6 +53,10 @@ REASON_LEDGERS = frozenset({Ledger.HARDSHIP, Ledger.NEEDY_EMPLOYEE})
 
 def catalog(context: Context) -> list[LedgerKind]:
     return [kind for ledger, kind in CATALOG.items() if ledger in context.visible_ledgers]
+
+
+def _object(ledger: Ledger) -> str:
+    return ledger_object(ledger.value)
 
 
 def visible_ledger(context: Context, name: str) -> Ledger | None:
@@ -96,7 +105,8 @@ class FilterArgs:
 
 def build_filter(context: Context, area: Area, args: FilterArgs) -> item_queries.LedgerFilter:
     """Check names against what the caller may see; unknown and hidden look the same."""
-    ledgers = context.visible_ledgers
+    scopes = context.access.ledger_scopes(Act.READ)
+    ledgers = frozenset(scopes)
     if args.ledgers is not None:
         chosen = set()
         for name in args.ledgers:
@@ -114,7 +124,7 @@ def build_filter(context: Context, area: Area, args: FilterArgs) -> item_queries
         categories = frozenset(args.categories)
     return item_queries.LedgerFilter(
         path=area.path,
-        ledgers=ledgers,
+        scopes={ledger: scopes[ledger] for ledger in ledgers},
         categories=categories,
         statuses=frozenset(args.statuses) if args.statuses is not None else None,
         overdue=args.overdue,
@@ -125,26 +135,45 @@ def build_filter(context: Context, area: Area, args: FilterArgs) -> item_queries
     )
 
 
+def is_partial(spec: item_queries.LedgerFilter) -> bool:
+    """Whether some ledger of the view is visible over only part of the subtree."""
+    return any(not scope.covers(spec.path) for scope in spec.scopes.values())  # type: ignore[attr-defined]
+
+
+def _describe(spec: item_queries.LedgerFilter) -> str:
+    restricted = sorted(ledger.value for ledger in spec.scopes if ledger in RESTRICTED)
+    return f"{spec.path} ledgers={','.join(restricted)}"
+
+
 async def page(
     context: Context, spec: item_queries.LedgerFilter, *, first: int | None, after: str | None
 ) -> Page[LedgerItem]:
     request = page_request(context, first=first, after=after)
     async with context.reading() as session:
-        return await item_queries.page(
+        found = await item_queries.page(
             session=session, spec=spec, after=request.after, limit=request.limit
         )
+    restricted = sum(row.ledger in RESTRICTED for row in found.rows)
+    context.note_restricted_read("read:ledgerItems", restricted, _describe(spec))
+    return found
 
 
 async def count(context: Context, spec: item_queries.LedgerFilter) -> int:
     async with context.reading() as session:
-        return await item_queries.count(session=session, spec=spec)
+        total = await item_queries.count(session=session, spec=spec)
+    if any(ledger in RESTRICTED for ledger in spec.scopes):
+        context.note_restricted_read("read:ledgerItems.totalCount", total, _describe(spec))
+    return total
 
 
 async def matrix(
     context: Context, spec: item_queries.LedgerFilter
 ) -> list[tuple[Ledger, str, Status, int]]:
     async with context.reading() as session:
-        return await item_queries.matrix(session=session, spec=spec)
+        cells = await item_queries.matrix(session=session, spec=spec)
+    restricted = sum(n for ledger, _c, _s, n in cells if ledger in RESTRICTED)
+    context.note_restricted_read("read:ledgerMatrix", restricted, _describe(spec))
+    return cells
 
 
 # -- recording ----------------------------------------------------------------------
@@ -247,42 +276,45 @@ async def record_item(context: Context, data: RecordItemInput) -> Outcome[Ledger
     deadline = add_working_days(data.received_on, context.working_days(ledger))
 
     async def write(session: AsyncSession) -> tuple[LedgerItem, int]:
-        area, department_id = await _place(session, ledger, data)
+        access = context.access
+        writable = access.scope(_object(ledger), Act.WRITE)
+        area, department_id = await _place(context, session, ledger, data, writable)
         problems: list[InputError] = []
         household_id = None
         if data.household.given:
             household = await references.household_in(
-                session, "householdId", data.household.id, area
+                session, "householdId", data.household.id, area, access.scope(Obj.HOUSEHOLD)
             )
             if isinstance(household, InputError):
                 problems.append(household)
             else:
                 household_id = household.id
-        receiver = await references.cadre(session, "receivedById", data.received_by_id)
+        receiver = await references.cadre(
+            session, "receivedById", data.received_by_id, access.scope(Obj.CADRE), access.cadre_id
+        )
         if isinstance(receiver, InputError):
             problems.append(receiver)
-        problems += await _check_sources(session, data)
+        problems += await _check_sources(context, session, data)
         if problems:
             raise Rejected(*problems)
-        item = LedgerItem(
-            ledger=ledger,
-            category=category,
-            title=data.title,
-            description=data.description,
-            area_id=area.id,
-            area_path=area.path,
-            department_id=department_id,
-            household_id=household_id,
-            source_visit_id=data.source_visit.id,
-            source_meeting_id=data.source_meeting.id,
-            source_suggestion_id=data.source_suggestion.id,
-            received_on=data.received_on,
-            received_by_id=data.received_by_id,
-            deadline=deadline.due,
-            deadline_provisional=deadline.provisional,
-            status=Status.RECEIVED,
-            version=1,
-        )
+        values = {
+            "ledger": ledger,
+            "category": category,
+            "title": data.title,
+            "description": data.description,
+            "area_id": area.id,
+            "department_id": department_id,
+            "household_id": household_id,
+            "source_visit_id": data.source_visit.id,
+            "source_meeting_id": data.source_meeting.id,
+            "source_suggestion_id": data.source_suggestion.id,
+            "received_on": data.received_on,
+            "received_by_id": data.received_by_id,
+            "deadline": deadline.due,
+            "deadline_provisional": deadline.provisional,
+            "status": Status.RECEIVED,
+            "version": 1,
+        }
         event = LedgerItemEvent(
             action=Action.RECEIVE,
             actor_id=data.received_by_id,
@@ -291,13 +323,18 @@ async def record_item(context: Context, data: RecordItemInput) -> Outcome[Ledger
             to_status=Status.RECEIVED,
             note="",
         )
-        await item_queries.create(session=session, item=item, reasons=data.reasons, event=event)
+        item = await item_queries.create(
+            session=session, scope=writable, values=values, reasons=data.reasons, event=event
+        )
+        if item is None:  # not writable here: as if the area did not exist
+            raise Rejected(InputError(ErrorCode.UNKNOWN_AREA, "areaId", "no such area"))
         return item, item.id
 
     request_hash = digest(dataclasses.astuple(dataclasses.replace(data, idempotency_key="")))
     return await write_once(
         context,
         operation="recordLedgerItem",
+        object_type="ledger_item",
         key=data.idempotency_key,
         request_hash=request_hash,
         write=write,
@@ -312,21 +349,32 @@ async def _load(session: AsyncSession, item_id: int) -> LedgerItem:
 
 
 async def _place(
-    session: AsyncSession, ledger: Ledger, data: RecordItemInput
+    context: Context,
+    session: AsyncSession,
+    ledger: Ledger,
+    data: RecordItemInput,
+    writable: Scope,
 ) -> tuple[Area, int | None]:
     """The item's area (and department): a village place, or a department's county."""
     if ledger not in DEPARTMENT_LEDGERS:
-        found = await references.area(session, "areaId", data.area.id, VILLAGE_PLACES)
+        found = await references.area(session, "areaId", data.area.id, VILLAGE_PLACES, writable)
         if isinstance(found, InputError):
             raise Rejected(found)
         return found, None
-    department = await references.department(session, "departmentId", data.department.id)
+    department = await references.department(
+        session, "departmentId", data.department.id, context.access.scope(Obj.AREA)
+    )
     if isinstance(department, InputError):
         raise Rejected(department)
-    county = (await area_queries.get_many(session=session, area_ids=[department.county_id]))[0]
+    counties = await area_queries.get_many(
+        session=session, area_ids=[department.county_id], scope=EVERYWHERE
+    )
+    county = counties[0]
     if not data.area.given:
         return county, department.id
-    area = await references.area(session, "areaId", data.area.id, frozenset(AreaLevel))
+    area = await references.area(
+        session, "areaId", data.area.id, frozenset(AreaLevel), context.access.scope(Obj.AREA)
+    )
     if isinstance(area, InputError):
         raise Rejected(area)
     if not area_queries.contains(county, area):
@@ -338,19 +386,29 @@ async def _place(
     return area, department.id
 
 
-async def _check_sources(session: AsyncSession, data: RecordItemInput) -> list[InputError]:
+async def _check_sources(
+    context: Context, session: AsyncSession, data: RecordItemInput
+) -> list[InputError]:
+    """A source must be a visit, meeting or suggestion the caller sees."""
     missing = InputError(ErrorCode.UNKNOWN_SOURCE, "source", "no such visit, meeting or suggestion")
+    access = context.access
     if data.source_visit.given:
         ids = [data.source_visit.id] if data.source_visit.id else []
-        if not await visit_queries.get_many(session=session, visit_ids=ids):
+        if not await visit_queries.get_many(
+            session=session, visit_ids=ids, scope=access.scope(Obj.VISIT)
+        ):
             return [missing]
     if data.source_meeting.given:
         ids = [data.source_meeting.id] if data.source_meeting.id else []
-        if not await meeting_queries.get_many(session=session, meeting_ids=ids):
+        if not await meeting_queries.get_many(
+            session=session, meeting_ids=ids, scope=access.scope(Obj.MEETING)
+        ):
             return [missing]
     if data.source_suggestion.given:
         ids = [data.source_suggestion.id] if data.source_suggestion.id else []
-        if not await meeting_queries.get_suggestions(session=session, suggestion_ids=ids):
+        if not await meeting_queries.get_suggestions(
+            session=session, suggestion_ids=ids, scope=access.scope(Obj.MEETING)
+        ):
             return [missing]
     return []
 
@@ -409,9 +467,10 @@ async def transition(context: Context, data: TransitionInput) -> Outcome[LedgerI
     on = data.on or context.today()
 
     async def write(session: AsyncSession) -> tuple[LedgerItem, int]:
+        access = context.access
         items = (
             await item_queries.get_many(
-                session=session, item_ids=[data.item_id], ledgers=context.visible_ledgers
+                session=session, item_ids=[data.item_id], scopes=access.ledger_scopes(Act.READ)
             )
             if data.item_id is not None
             else []
@@ -419,7 +478,17 @@ async def transition(context: Context, data: TransitionInput) -> Outcome[LedgerI
         if not items:
             raise Rejected(InputError(ErrorCode.UNKNOWN_LEDGER_ITEM, "itemId", "no such item"))
         item = items[0]
-        actor = await references.cadre(session, "actorId", data.actor_id)
+        if not access.scope(_object(item.ledger), Act.WRITE).admits(
+            item.area_path, item.department_id
+        ):
+            raise Rejected(
+                InputError(
+                    ErrorCode.NOT_ALLOWED_HERE, "itemId", "you may read this item, not change it"
+                )
+            )
+        actor = await references.cadre(
+            session, "actorId", data.actor_id, access.scope(Obj.CADRE), access.cadre_id
+        )
         if isinstance(actor, InputError):
             raise Rejected(actor)
         if too_early := checks.not_before("on", on, item.received_on, "the item's receipt"):
@@ -446,7 +515,11 @@ async def transition(context: Context, data: TransitionInput) -> Outcome[LedgerI
             note=_event_note(data),
         )
         if not await item_queries.transition(
-            session=session, item=item, values=values, event=event
+            session=session,
+            scopes=access.ledger_scopes(Act.WRITE),
+            item=item,
+            values=values,
+            event=event,
         ):
             raise Rejected(
                 InputError(
@@ -461,6 +534,7 @@ async def transition(context: Context, data: TransitionInput) -> Outcome[LedgerI
     return await write_once(
         context,
         operation="ledgerItemTransition",
+        object_type="ledger_item",
         key=data.idempotency_key,
         request_hash=request_hash,
         write=write,
@@ -494,7 +568,14 @@ async def _values(
     fresh_deadline = add_working_days(on, context.working_days(item.ledger))
     match data.action:
         case Action.ASSIGN:
-            responsible = await references.cadre(session, "responsibleId", data.responsible_id.id)
+            access = context.access
+            responsible = await references.cadre(
+                session,
+                "responsibleId",
+                data.responsible_id.id,
+                access.scope(Obj.CADRE),
+                access.cadre_id,
+            )
             if isinstance(responsible, InputError):
                 raise Rejected(responsible)
             values |= {"responsible_id": responsible.id, "method": data.method}
@@ -540,7 +621,10 @@ async def _escalation(
     """Move the item to a higher body: an area above it, or a county department."""
     above = ancestor_ids(item.area_path)[:-1]
     if data.to_area.given:
-        area = await references.area(session, "toAreaId", data.to_area.id, frozenset(AreaLevel))
+        # Any area above the item: the higher bodies, seen or not by the escalating cadre.
+        area = await references.area(
+            session, "toAreaId", data.to_area.id, frozenset(AreaLevel), EVERYWHERE_SCOPE
+        )
         if isinstance(area, InputError):
             raise Rejected(area)
         if area.id not in above:
@@ -552,7 +636,9 @@ async def _escalation(
                 )
             )
         return {"area_id": area.id, "area_path": area.path, "escalated_to": area.name}
-    department = await references.department(session, "toDepartmentId", data.to_department.id)
+    department = await references.department(
+        session, "toDepartmentId", data.to_department.id, EVERYWHERE_SCOPE
+    )
     if isinstance(department, InputError):
         raise Rejected(department)
     county_id = ancestor_ids(item.area_path)[0]
@@ -560,7 +646,9 @@ async def _escalation(
         raise Rejected(
             InputError(ErrorCode.UNKNOWN_DEPARTMENT, "toDepartmentId", "no such department")
         )
-    county = (await area_queries.get_many(session=session, area_ids=[county_id]))[0]
+    county = (await area_queries.get_many(session=session, area_ids=[county_id], scope=EVERYWHERE))[
+        0
+    ]
     return {
         "area_id": county.id,
         "area_path": county.path,

@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import Area, AreaLevel, Meeting, Suggestion
 from db.queries import meetings as meeting_queries
 from db.queries.pagination import Page
+from policies.permissions import Act, Obj
 from resolvers import checks, references
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, InputError
@@ -42,7 +43,11 @@ async def page_in_area(
     request = page_request(context, first=first, after=after)
     async with context.reading() as session:
         return await meeting_queries.page_in_area(
-            session=session, area=area, after=request.after, limit=request.limit
+            session=session,
+            area=area,
+            scope=context.access.scope(Obj.MEETING),
+            after=request.after,
+            limit=request.limit,
         )
 
 
@@ -79,14 +84,20 @@ async def record_meeting(context: Context, data: RecordMeetingInput) -> Outcome[
         return Outcome(errors=tuple(errors))
 
     async def write(session: AsyncSession) -> tuple[Meeting, int]:
-        place = await references.area(session, "areaId", data.area_id, MEETING_PLACES)
-        host = await references.cadre(session, "hostCadreId", data.host_cadre_id)
+        access = context.access
+        writable = access.scope(Obj.MEETING, Act.WRITE)
+        place = await references.area(session, "areaId", data.area_id, MEETING_PLACES, writable)
+        host = await references.cadre(
+            session, "hostCadreId", data.host_cadre_id, access.scope(Obj.CADRE), access.cadre_id
+        )
         problems = [found for found in (place, host) if isinstance(found, InputError)]
         if problems:
             raise Rejected(*problems)
         assert data.area_id is not None and data.host_cadre_id is not None
         meeting = await meeting_queries.create(
             session=session,
+            scope=writable,
+            levels=sorted(MEETING_PLACES),
             area_id=data.area_id,
             held_on=data.held_on,
             host_cadre_id=data.host_cadre_id,
@@ -95,10 +106,14 @@ async def record_meeting(context: Context, data: RecordMeetingInput) -> Outcome[
             notes=data.notes,
             suggestions=data.suggestions,
         )
+        if meeting is None:
+            raise Rejected(InputError(ErrorCode.UNKNOWN_AREA, "areaId", "no such area"))
         return meeting, meeting.id
 
     async def load(session: AsyncSession, meeting_id: int) -> Meeting:
-        return (await meeting_queries.get_many(session=session, meeting_ids=[meeting_id]))[0]
+        meeting = await session.get(Meeting, meeting_id)
+        assert meeting is not None
+        return meeting
 
     request_hash = digest(
         data.area_id,
@@ -112,6 +127,7 @@ async def record_meeting(context: Context, data: RecordMeetingInput) -> Outcome[
     return await write_once(
         context,
         operation="recordMeeting",
+        object_type="meeting",
         key=data.idempotency_key,
         request_hash=request_hash,
         write=write,
@@ -134,40 +150,49 @@ async def add_suggestion(context: Context, data: AddSuggestionInput) -> Outcome[
         return Outcome(errors=tuple(errors))
 
     async def write(session: AsyncSession) -> tuple[Suggestion, int]:
+        access = context.access
+        writable = access.scope(Obj.MEETING, Act.WRITE)
+        unknown = InputError(ErrorCode.UNKNOWN_MEETING, "meetingId", "no such meeting")
         meetings = (
-            await meeting_queries.get_many(session=session, meeting_ids=[data.meeting_id])
+            await meeting_queries.get_many(
+                session=session, meeting_ids=[data.meeting_id], scope=writable
+            )
             if data.meeting_id is not None
             else []
         )
         if not meetings:
-            raise Rejected(InputError(ErrorCode.UNKNOWN_MEETING, "meetingId", "no such meeting"))
+            raise Rejected(unknown)
         if data.household_given:
             place = await references.area(
-                session, "meetingId", meetings[0].area_id, frozenset(AreaLevel)
+                session, "meetingId", meetings[0].area_id, frozenset(AreaLevel), writable
             )
-            assert isinstance(place, Area)
+            if isinstance(place, InputError):
+                raise Rejected(unknown)
             household = await references.household_in(
-                session, "householdId", data.household_id, place
+                session, "householdId", data.household_id, place, access.scope(Obj.HOUSEHOLD)
             )
             if isinstance(household, InputError):
                 raise Rejected(household)
         suggestion = await meeting_queries.add_suggestion(
             session=session,
+            scope=writable,
             meeting_id=meetings[0].id,
             content=data.content,
             household_id=data.household_id,
         )
+        if suggestion is None:
+            raise Rejected(unknown)
         return suggestion, suggestion.id
 
     async def load(session: AsyncSession, suggestion_id: int) -> Suggestion:
-        rows = await meeting_queries.get_suggestions(
-            session=session, suggestion_ids=[suggestion_id]
-        )
-        return rows[0]
+        suggestion = await session.get(Suggestion, suggestion_id)
+        assert suggestion is not None
+        return suggestion
 
     return await write_once(
         context,
         operation="addSuggestion",
+        object_type="suggestion",
         key=data.idempotency_key,
         request_hash=digest(data.meeting_id, data.content, data.household_id),
         write=write,

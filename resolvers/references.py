@@ -1,7 +1,7 @@
-"""Checks that ids in a mutation's input name real rows, as typed errors.
+"""Checks that ids in a mutation's input name rows the caller may use, as typed errors.
 
-Inside a write transaction, so a row cannot vanish between check and write
-without the write's foreign keys failing.
+Inside the write transaction. A row outside the caller's scope is reported
+exactly like a row that does not exist.
 """
 
 from __future__ import annotations
@@ -12,14 +12,19 @@ from db.models import Area, AreaLevel, Cadre, Department, Household
 from db.queries import areas as area_queries
 from db.queries import cadres as cadre_queries
 from db.queries import households as household_queries
+from policies.scope import Scope
 from resolvers.errors import ErrorCode, InputError
 
 
 async def area(
-    session: AsyncSession, field: str, area_id: int | None, levels: frozenset[AreaLevel]
+    session: AsyncSession,
+    field: str,
+    area_id: int | None,
+    levels: frozenset[AreaLevel],
+    scope: Scope,
 ) -> Area | InputError:
     found = (
-        await area_queries.get_many(session=session, area_ids=[area_id])
+        await area_queries.get_many(session=session, area_ids=[area_id], scope=scope)
         if area_id is not None
         else []
     )
@@ -31,9 +36,13 @@ async def area(
     return found[0]
 
 
-async def cadre(session: AsyncSession, field: str, cadre_id: int | None) -> Cadre | InputError:
+async def cadre(
+    session: AsyncSession, field: str, cadre_id: int | None, scope: Scope, self_id: int | None
+) -> Cadre | InputError:
     found = (
-        await cadre_queries.get_many(session=session, cadre_ids=[cadre_id])
+        await cadre_queries.get_many(
+            session=session, cadre_ids=[cadre_id], scope=scope, self_id=self_id
+        )
         if cadre_id is not None
         else []
     )
@@ -41,10 +50,12 @@ async def cadre(session: AsyncSession, field: str, cadre_id: int | None) -> Cadr
 
 
 async def department(
-    session: AsyncSession, field: str, department_id: int | None
+    session: AsyncSession, field: str, department_id: int | None, scope: Scope
 ) -> Department | InputError:
     found = (
-        await cadre_queries.get_departments(session=session, department_ids=[department_id])
+        await cadre_queries.get_departments(
+            session=session, department_ids=[department_id], scope=scope
+        )
         if department_id is not None
         else []
     )
@@ -54,19 +65,23 @@ async def department(
 
 
 async def household_in(
-    session: AsyncSession, field: str, household_id: int | None, within: Area | None
+    session: AsyncSession,
+    field: str,
+    household_id: int | None,
+    within: Area | None,
+    scope: Scope,
 ) -> Household | InputError:
-    """A household, which must lie in ``within``'s subtree when that is given."""
+    """A household the caller sees, which must lie in ``within``'s subtree when given."""
     found = (
-        await household_queries.get_many(session=session, household_ids=[household_id])
+        await household_queries.get_many(session=session, household_ids=[household_id], scope=scope)
         if household_id is not None
         else []
     )
     if not found:
         return InputError(ErrorCode.UNKNOWN_HOUSEHOLD, field, "no such household")
     if within is not None:
-        groups = await area_queries.get_many(session=session, area_ids=[found[0].group_id])
-        if not area_queries.contains(within, groups[0]):
+        path = await household_queries.group_path(session=session, household_id=found[0].id)
+        if path is None or not path.startswith(within.path):
             return InputError(
                 ErrorCode.NOT_IN_AREA, field, "the household is not in the item's area"
             )

@@ -9,11 +9,10 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Visit, VisitKind
-from db.queries import cadres as cadre_queries
-from db.queries import households as household_queries
 from db.queries import visits as visit_queries
 from db.queries.pagination import Page
-from resolvers import checks
+from policies.permissions import Act, Obj
+from resolvers import checks, references
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, InputError
 from resolvers.pagination import page_request
@@ -41,6 +40,7 @@ async def page(
     async with context.reading() as session:
         return await visit_queries.page(
             session=session,
+            scope=context.access.scope(Obj.VISIT),
             household_id=household_id,
             cadre_id=cadre_id,
             after=request.after,
@@ -74,10 +74,11 @@ async def record_visit(context: Context, data: RecordVisitInput) -> Outcome[Visi
     fen = None if data.condolence_yuan is None else int(data.condolence_yuan * 100)
 
     async def write(session: AsyncSession) -> tuple[Visit, int]:
-        await _check_references(session, data)
+        await _check_references(context, session, data)
         assert data.household_id is not None and data.cadre_id is not None
         visit = await visit_queries.create(
             session=session,
+            scope=context.access.scope(Obj.VISIT, Act.WRITE),
             cadre_id=data.cadre_id,
             household_id=data.household_id,
             visited_on=data.visited_on,
@@ -86,10 +87,14 @@ async def record_visit(context: Context, data: RecordVisitInput) -> Outcome[Visi
             condolence_fen=fen,
             people_visited=data.people_visited,
         )
+        if visit is None:  # the household left the caller's scope meanwhile
+            raise Rejected(UNKNOWN_HOUSEHOLD)
         return visit, visit.id
 
     async def load(session: AsyncSession, visit_id: int) -> Visit:
-        return (await visit_queries.get_many(session=session, visit_ids=[visit_id]))[0]
+        visit = await session.get(Visit, visit_id)
+        assert visit is not None
+        return visit
 
     request_hash = digest(
         data.household_id,
@@ -103,6 +108,7 @@ async def record_visit(context: Context, data: RecordVisitInput) -> Outcome[Visi
     return await write_once(
         context,
         operation=RECORD_VISIT,
+        object_type="visit",
         key=data.idempotency_key,
         request_hash=request_hash,
         write=write,
@@ -151,21 +157,24 @@ def _check_input(context: Context, data: RecordVisitInput) -> list[InputError]:
     return errors
 
 
-async def _check_references(session: AsyncSession, data: RecordVisitInput) -> None:
-    errors = []
-    households = (
-        await household_queries.get_many(session=session, household_ids=[data.household_id])
-        if data.household_id is not None
-        else []
+UNKNOWN_HOUSEHOLD = InputError(ErrorCode.UNKNOWN_HOUSEHOLD, "householdId", "no such household")
+
+
+async def _check_references(
+    context: Context, session: AsyncSession, data: RecordVisitInput
+) -> None:
+    """The household must be one the caller may record visits to; the cadre one they see."""
+    access = context.access
+    errors: list[InputError] = []
+    household = await references.household_in(
+        session, "householdId", data.household_id, None, access.scope(Obj.VISIT, Act.WRITE)
     )
-    if not households:
-        errors.append(InputError(ErrorCode.UNKNOWN_HOUSEHOLD, "householdId", "no such household"))
-    cadres = (
-        await cadre_queries.get_many(session=session, cadre_ids=[data.cadre_id])
-        if data.cadre_id is not None
-        else []
+    if isinstance(household, InputError):
+        errors.append(UNKNOWN_HOUSEHOLD)
+    cadre = await references.cadre(
+        session, "cadreId", data.cadre_id, access.scope(Obj.CADRE), access.cadre_id
     )
-    if not cadres:
-        errors.append(InputError(ErrorCode.UNKNOWN_CADRE, "cadreId", "no such cadre"))
+    if isinstance(cadre, InputError):
+        errors.append(cadre)
     if errors:
         raise Rejected(*errors)

@@ -19,6 +19,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.engine import write_transaction
+from db.queries import access as access_queries
 from db.queries import idempotency as idempotency_queries
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, InputError
@@ -71,17 +72,24 @@ async def write_once(
     context: Context,
     *,
     operation: str,
+    object_type: str,
     key: str,
     request_hash: str,
     write: Callable[[AsyncSession], Awaitable[tuple[T, int]]],
     load: Callable[[AsyncSession, int], Awaitable[T]],
 ) -> Outcome[T]:
-    """Run ``write`` once for ``(operation, key)``; it returns (value, its id)."""
+    """Run ``write`` once for the caller's ``(operation, key)``; it returns (value, id).
+
+    The write, its idempotency key and its audit event commit together or not at all.
+    """
     if errors := check_key(key):
         return Outcome(errors=tuple(errors))
+    user_id = context.access.user_id
     try:
         async with write_transaction(context.sessionmaker) as session:
-            first = await idempotency_queries.get(session=session, operation=operation, key=key)
+            first = await idempotency_queries.get(
+                session=session, user_id=user_id, operation=operation, key=key
+            )
             if first is not None:
                 return await _replay(
                     session, first.request_hash, first.result_id, request_hash, load
@@ -89,17 +97,29 @@ async def write_once(
             value, result_id = await write(session)
             await idempotency_queries.create(
                 session=session,
+                user_id=user_id,
                 operation=operation,
                 key=key,
                 request_hash=request_hash,
                 result_id=result_id,
+            )
+            await access_queries.record_audit(
+                session=session,
+                user_id=user_id or None,
+                action=operation,
+                object_type=object_type,
+                object_id=result_id,
+                rows=1,
+                request_id=context.request_id,
             )
     except Rejected as rejected:
         return Outcome(errors=rejected.errors)
     except IntegrityError:
         # A concurrent request with the same key committed first: answer as a replay.
         async with context.sessionmaker() as session:
-            first = await idempotency_queries.get(session=session, operation=operation, key=key)
+            first = await idempotency_queries.get(
+                session=session, user_id=user_id, operation=operation, key=key
+            )
             if first is None:
                 raise
             return await _replay(session, first.request_hash, first.result_id, request_hash, load)

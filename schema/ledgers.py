@@ -48,10 +48,9 @@ class Suggestion(Node):
         return cls(id=row.id, content=row.content, _row=row)
 
     @strawberry.field
-    async def meeting(self, info: Info) -> Meeting:
+    async def meeting(self, info: Info) -> Meeting | None:
         row = await meeting_resolvers.by_id(info.context, meeting_id=self._row.meeting_id)
-        assert row is not None, "foreign key"
-        return Meeting.from_row(row)
+        return Meeting.from_row(row) if row else None
 
     @strawberry.field(description="The household that made it, when one did.")
     async def household(self, info: Info) -> Household | None:
@@ -82,15 +81,13 @@ class Meeting(Node):
         )
 
     @strawberry.field(description="The village, community or group where it was held.")
-    async def area(self, info: Info) -> Area:
+    async def area(self, info: Info) -> Area | None:
         row = await area_resolvers.by_id(info.context, area_id=self._row.area_id)
-        assert row is not None, "foreign key"
-        return Area.from_row(row)
+        return Area.from_row(row) if row else None
 
     @strawberry.field(description="The cadre who led it.")
-    async def host(self, info: Info) -> Cadre:
+    async def host(self, info: Info) -> Cadre | None:
         host = await _cadre(info, self._row.host_cadre_id)
-        assert host is not None, "foreign key"
         return host
 
     @strawberry.field
@@ -128,9 +125,8 @@ class LedgerItemEvent:
         )
 
     @strawberry.field(description="Who did it.")
-    async def actor(self, info: Info) -> Cadre:
+    async def actor(self, info: Info) -> Cadre | None:
         actor = await _cadre(info, self._row.actor_id)
-        assert actor is not None, "foreign key"
         return actor
 
 
@@ -190,10 +186,9 @@ class LedgerItem(Node):
         return item_resolvers.is_overdue(self._row, as_of or info.context.today())
 
     @strawberry.field(description="The area that holds the item now.")
-    async def area(self, info: Info) -> Area:
+    async def area(self, info: Info) -> Area | None:
         row = await area_resolvers.by_id(info.context, area_id=self._row.area_id)
-        assert row is not None, "foreign key"
-        return Area.from_row(row)
+        return Area.from_row(row) if row else None
 
     @strawberry.field
     async def department(self, info: Info) -> Department | None:
@@ -212,9 +207,8 @@ class LedgerItem(Node):
         return Household.from_row(row) if row else None
 
     @strawberry.field(description="The first-contact owner (首问责任人): who received it.")
-    async def received_by(self, info: Info) -> Cadre:
+    async def received_by(self, info: Info) -> Cadre | None:
         cadre = await _cadre(info, self._row.received_by_id)
-        assert cadre is not None, "foreign key"
         return cadre
 
     @strawberry.field(description="Who is responsible for handling it now.")
@@ -250,6 +244,13 @@ class LedgerItemConnection(Connection[LedgerItem]):
     @strawberry.field(description="How many items the filter matches in all.")
     async def total_count(self, info: Info) -> int:
         return await item_resolvers.count(info.context, self._spec)
+
+    @strawberry.field(
+        description="True when some ledger of the view is visible to you over only part of "
+        "the area: the items and counts then cover that part."
+    )
+    def partial(self) -> bool:
+        return item_resolvers.is_partial(self._spec)
 
 
 @strawberry.type(description="One cell of the ledger matrix: items of a category in a status.")

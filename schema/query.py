@@ -12,6 +12,7 @@ from resolvers import households as household_resolvers
 from resolvers import ledger_items as item_resolvers
 from resolvers import meetings as meeting_resolvers
 from resolvers import visits as visit_resolvers
+from schema.access import AccessQuery
 from schema.ledgers import LedgerCategory, LedgerItem, LedgerKind, Meeting, Suggestion
 from schema.relay import decode_id
 from schema.types import Area, AreaLevel, Cadre, Department, Household, Info, Visit
@@ -55,7 +56,7 @@ async def _node(info: Info, value: str) -> Node | None:
 
 
 @strawberry.type
-class Query:
+class Query(AccessQuery):
     @strawberry.field(description="Any object by its global id; null if there is none.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return await _node(info, id)

@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import MaskErrors, SchemaExtension
+from strawberry.extensions import DisableIntrospection, MaskErrors, SchemaExtension
 
 from resolvers.context import Context
 from resolvers.errors import ArgumentError
@@ -36,12 +36,23 @@ def _should_mask(error: GraphQLError) -> bool:
     )
 
 
-schema = strawberry.Schema(
-    query=Query,
-    mutation=Mutation,
-    types=[Area, Household, Department, Cadre, Visit, Meeting, Suggestion, LedgerItem],
-    extensions=[CloseSession, lambda: MaskErrors(should_mask_error=_should_mask)],
-)
+def build_schema(*, introspection: bool = True) -> strawberry.Schema:
+    """The schema; without introspection for production."""
+    extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
+        CloseSession,
+        lambda: MaskErrors(should_mask_error=_should_mask),
+    ]
+    if not introspection:
+        extensions.append(DisableIntrospection)
+    return strawberry.Schema(
+        query=Query,
+        mutation=Mutation,
+        types=[Area, Household, Department, Cadre, Visit, Meeting, Suggestion, LedgerItem],
+        extensions=extensions,
+    )
+
+
+schema = build_schema()
 
 
 def sdl() -> str:

@@ -153,29 +153,34 @@ def _filter_args(given: LedgerItemFilter | None) -> item_resolvers.FilterArgs:
 class Household(Node):
     id: NodeID[int]
     number: str = strawberry.field(description="House number inside the group.")
-    head_name: str
-    phone: str | None
     members: int
     address: str | None
     _row: strawberry.Private[models.Household]
 
     @classmethod
     def from_row(cls, row: models.Household) -> Self:
-        return cls(
-            id=row.id,
-            number=row.number,
-            head_name=row.head_name,
-            phone=row.phone,
-            members=row.members,
-            address=row.address,
-            _row=row,
-        )
+        return cls(id=row.id, number=row.number, members=row.members, address=row.address, _row=row)
+
+    @strawberry.field(description="The head of household's name; masked without the right.")
+    async def head_name(self, info: Info) -> str:
+        return (await household_resolvers.personal_data(info.context, self._row)).head_name
+
+    @strawberry.field(description="Phone; masked without the personal-data right.")
+    async def phone(self, info: Info) -> str | None:
+        return (await household_resolvers.personal_data(info.context, self._row)).phone
+
+    @strawberry.field(description="ID card number; null without the personal-data right.")
+    async def id_number(self, info: Info) -> str | None:
+        return (await household_resolvers.personal_data(info.context, self._row)).id_number
+
+    @strawberry.field(description="True when you lack the personal-data right here.")
+    async def personal_data_masked(self, info: Info) -> bool:
+        return (await household_resolvers.personal_data(info.context, self._row)).masked
 
     @strawberry.field(description="The group the household is registered in.")
-    async def group(self, info: Info) -> Area:
+    async def group(self, info: Info) -> Area | None:
         row = await area_resolvers.by_id(info.context, area_id=self._row.group_id)
-        assert row is not None, "foreign key"
-        return Area.from_row(row)
+        return Area.from_row(row) if row else None
 
     @strawberry.field(description="Visits to this household, oldest first.")
     async def visits(
@@ -220,10 +225,9 @@ class Cadre(Node):
         return cls(id=row.id, name=row.name, rank=row.rank, _row=row)
 
     @strawberry.field(description="The area the cadre works in (a county cadre: the county).")
-    async def area(self, info: Info) -> Area:
+    async def area(self, info: Info) -> Area | None:
         row = await area_resolvers.by_id(info.context, area_id=self._row.area_id)
-        assert row is not None, "foreign key"
-        return Area.from_row(row)
+        return Area.from_row(row) if row else None
 
     @strawberry.field(description="The cadre's department, for agency cadres.")
     async def department(self, info: Info) -> Department | None:
@@ -268,13 +272,11 @@ class Visit(Node):
         )
 
     @strawberry.field
-    async def household(self, info: Info) -> Household:
+    async def household(self, info: Info) -> Household | None:
         row = await household_resolvers.by_id(info.context, household_id=self._row.household_id)
-        assert row is not None, "foreign key"
-        return Household.from_row(row)
+        return Household.from_row(row) if row else None
 
     @strawberry.field
-    async def cadre(self, info: Info) -> Cadre:
+    async def cadre(self, info: Info) -> Cadre | None:
         row = await cadre_resolvers.by_id(info.context, cadre_id=self._row.cadre_id)
-        assert row is not None, "foreign key"
-        return Cadre.from_row(row)
+        return Cadre.from_row(row) if row else None

@@ -15,17 +15,24 @@ from pathlib import Path
 import asyncpg
 import httpx
 import pytest
-from sqlalchemy import text
+from sqlalchemy import insert, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
 
 from app.main import create_app
 from app.settings import Environment, Settings
 from db import migrate
 from db.engine import create_engine, create_sessionmaker, is_sqlite
-from db.models import Base
+from db.models import Base, PolicyRule, PolicyVersion
+from db.queries import access as access_queries
+from policies.authorizer import shipped_rules
+from resolvers.auth import mint_token
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/grassroots_test"
+SHIPPED = shipped_rules()
+# The user the default test client signs in as; test data grants it roles.
+TESTER = "tester"
 IN_CI = os.environ.get("CI", "").lower() == "true"
 
 
@@ -103,6 +110,8 @@ async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
 
 
 async def truncate_all(engine: AsyncEngine) -> None:
+    """Empty every table, then put back what a migrated database starts with:
+    the policy version row and the shipped role matrix."""
     tables = [table.name for table in Base.metadata.sorted_tables]
     async with engine.begin() as connection:
         if is_sqlite(str(engine.url)):
@@ -111,6 +120,11 @@ async def truncate_all(engine: AsyncEngine) -> None:
         else:
             names = ", ".join(f'"{name}"' for name in tables)
             await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        await connection.execute(insert(PolicyVersion), [{"id": 1, "version": 1}])
+        await connection.execute(
+            insert(PolicyRule),
+            [{"role": r.role, "obj": r.obj, "act": r.act, "eft": r.eft} for r in SHIPPED],
+        )
 
 
 @pytest.fixture
@@ -130,14 +144,40 @@ def settings(clean_engine: AsyncEngine, database_url: str) -> Settings:
     return Settings(database_url=database_url, environment=Environment.DEVELOPMENT)
 
 
+def token_for(settings: Settings, username: str) -> str:
+    return mint_token(settings.auth_config(), username)
+
+
 @pytest.fixture
-async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
-    """An HTTP client speaking to the app in process (lifespan included)."""
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:
-            yield http
+async def app(settings: Settings) -> AsyncIterator[Starlette]:
+    """The app, started (lifespan included)."""
+    application = create_app(settings)
+    async with application.router.lifespan_context(application):
+        yield application
+
+
+@pytest.fixture
+async def client(
+    app: Starlette, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client signed in as ``tester`` (who holds what test data grants it)."""
+    async with sessionmaker.begin() as session:
+        if await access_queries.get_user(session=session, username=TESTER) is None:
+            await access_queries.create_user(
+                session=session, username=TESTER, display_name="", cadre_id=None
+            )
+    headers = {"authorization": f"Bearer {token_for(settings, TESTER)}"}
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(
+        transport=transport, base_url="http://test", headers=headers
+    ) as http:
+        yield http
+
+
+@pytest.fixture
+def anonymous(app: Starlette) -> httpx.AsyncClient:
+    """An HTTP client without credentials."""
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
 
 
 # -- CI guard: a run in which PostgreSQL tests were skipped fails -----------------

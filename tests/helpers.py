@@ -9,7 +9,10 @@ import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import AreaLevel, Cadre, CadreRank, Department, DepartmentKind, Household
+from db.queries import access as access_queries
 from db.queries import areas as area_queries
+
+TESTER = "tester"
 
 
 async def gql(
@@ -33,6 +36,29 @@ async def gql_raw(
 
 def global_id(type_name: str, row_id: int) -> str:
     return base64.b64encode(f"{type_name}:{row_id}".encode()).decode()
+
+
+async def grant(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    username: str,
+    role: str,
+    area_id: int,
+    department_id: int | None = None,
+) -> None:
+    """Give ``username`` (created if new) ``role`` at the area."""
+    async with sessionmaker.begin() as session:
+        user = await access_queries.get_user(session=session, username=username)
+        if user is None:
+            user = await access_queries.create_user(
+                session=session, username=username, display_name="", cadre_id=None
+            )
+        await access_queries.grant(
+            session=session,
+            user_id=user.id,
+            role=role,
+            area_id=area_id,
+            department_id=department_id,
+        )
 
 
 class Tree:
@@ -97,4 +123,6 @@ async def make_tree(sessionmaker: async_sessionmaker[AsyncSession]) -> Tree:
         tree.county_id, tree.township_id = county.id, township.id
         tree.village_id, tree.group_id = village.id, group.id
         tree.household_id, tree.cadre_id = household.id, cadre.id
+    # The default test client's user leads this county: sees and writes everything.
+    await grant(sessionmaker, TESTER, "county_leader", tree.county_id)
     return tree

@@ -1,4 +1,4 @@
-"""The area tree: lookups, children in batches, subtrees as path ranges."""
+"""The area tree: lookups, children in batches, subtrees as path ranges — all scoped."""
 
 from __future__ import annotations
 
@@ -8,8 +8,10 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import scoping
 from db.models import Area, AreaLevel
 from db.paths import child_path, path_end
+from db.scoping import ScopeShape
 
 DEPTH = {
     AreaLevel.COUNTY: 0,
@@ -25,28 +27,44 @@ def in_subtree(path: str) -> ColumnElement[bool]:
     return (Area.path >= path) & (Area.path < path_end(path))
 
 
-async def get_many(*, session: AsyncSession, area_ids: Sequence[int]) -> Sequence[Area]:
-    return (await session.scalars(select(Area).where(Area.id.in_(area_ids)))).all()
+def visible(scope: ScopeShape) -> ColumnElement[bool]:
+    return scoping.clause(scope, Area.path)
 
 
-async def get_by_code(*, session: AsyncSession, code: str) -> Area | None:
-    return await session.scalar(select(Area).where(Area.code == code))
+async def get_many(
+    *, session: AsyncSession, area_ids: Sequence[int], scope: ScopeShape
+) -> Sequence[Area]:
+    statement = select(Area).where(Area.id.in_(area_ids), visible(scope))
+    return (await session.scalars(statement)).all()
 
 
-async def list_children(*, session: AsyncSession, parent_ids: Sequence[int]) -> Sequence[Area]:
-    statement = select(Area).where(Area.parent_id.in_(parent_ids)).order_by(Area.path)
+async def get_by_code(*, session: AsyncSession, code: str, scope: ScopeShape) -> Area | None:
+    return await session.scalar(select(Area).where(Area.code == code, visible(scope)))
+
+
+async def list_children(
+    *, session: AsyncSession, parent_ids: Sequence[int], scope: ScopeShape
+) -> Sequence[Area]:
+    statement = (
+        select(Area).where(Area.parent_id.in_(parent_ids), visible(scope)).order_by(Area.path)
+    )
     return (await session.scalars(statement)).all()
 
 
 async def list_in_subtree(
-    *, session: AsyncSession, path: str | None, level: AreaLevel | None
+    *, session: AsyncSession, path: str | None, level: AreaLevel | None, scope: ScopeShape
 ) -> Sequence[Area]:
     """Areas under ``path`` (all when None), optionally of one level, in tree order."""
-    statement = select(Area).order_by(Area.path)
+    statement = select(Area).where(visible(scope)).order_by(Area.path)
     if path is not None:
         statement = statement.where(in_subtree(path))
     if level is not None:
         statement = statement.where(Area.level == level)
+    return (await session.scalars(statement)).all()
+
+
+async def list_groups_of(*, session: AsyncSession, village: Area) -> Sequence[Area]:
+    statement = select(Area).where(Area.parent_id == village.id, Area.level == AreaLevel.GROUP)
     return (await session.scalars(statement)).all()
 
 
@@ -77,8 +95,3 @@ async def create(
 def contains(ancestor: Area, area: Area) -> bool:
     """Whether ``area`` lies in ``ancestor``'s subtree (itself included)."""
     return ancestor.path <= area.path < path_end(ancestor.path)
-
-
-async def list_groups_of(*, session: AsyncSession, village: Area) -> Sequence[Area]:
-    statement = select(Area).where(Area.parent_id == village.id, Area.level == AreaLevel.GROUP)
-    return (await session.scalars(statement)).all()

@@ -1,25 +1,42 @@
-"""Cadres: lookups and pages of the cadres whose home area lies in a subtree."""
+"""Cadres and departments, scoped: a cadre is visible where their home area is,
+and always to themselves; a department to anyone with a grant in its county."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import scoping
 from db.models import Area, Cadre, Department
 from db.queries import areas as area_queries
 from db.queries.pagination import Page, fetch_page
+from db.scoping import ScopeShape
 
 
-async def get_many(*, session: AsyncSession, cadre_ids: Sequence[int]) -> Sequence[Cadre]:
-    return (await session.scalars(select(Cadre).where(Cadre.id.in_(cadre_ids)))).all()
+def visible(scope: ScopeShape, self_id: int | None) -> ColumnElement[bool]:
+    in_scope = Cadre.area_id.in_(select(Area.id).where(scoping.clause(scope, Area.path)))
+    return in_scope | (Cadre.id == self_id) if self_id is not None else in_scope
+
+
+async def get_many(
+    *,
+    session: AsyncSession,
+    cadre_ids: Sequence[int],
+    scope: ScopeShape,
+    self_id: int | None = None,
+) -> Sequence[Cadre]:
+    statement = select(Cadre).where(Cadre.id.in_(cadre_ids), visible(scope, self_id))
+    return (await session.scalars(statement)).all()
 
 
 async def page_in_area(
-    *, session: AsyncSession, area: Area, after: int | None, limit: int
+    *, session: AsyncSession, area: Area, scope: ScopeShape, after: int | None, limit: int
 ) -> Page[Cadre]:
-    areas_below = select(Area.id).where(area_queries.in_subtree(area.path))
+    areas_below = select(Area.id).where(
+        area_queries.in_subtree(area.path), scoping.clause(scope, Area.path)
+    )
     statement = select(Cadre).where(Cadre.area_id.in_(areas_below))
     return await fetch_page(
         session=session, statement=statement, key=Cadre.id, after=after, limit=limit
@@ -27,13 +44,16 @@ async def page_in_area(
 
 
 async def get_departments(
-    *, session: AsyncSession, department_ids: Sequence[int]
+    *, session: AsyncSession, department_ids: Sequence[int], scope: ScopeShape
 ) -> Sequence[Department]:
-    statement = select(Department).where(Department.id.in_(department_ids))
+    statement = select(Department).where(
+        Department.id.in_(department_ids), scoping.county_clause(scope, Department.county_id)
+    )
     return (await session.scalars(statement)).all()
 
 
-async def list_in_area(*, session: AsyncSession, area: Area) -> Sequence[Cadre]:
-    """Every cadre whose home area lies in ``area``'s subtree."""
-    areas_below = select(Area.id).where(area_queries.in_subtree(area.path))
-    return (await session.scalars(select(Cadre).where(Cadre.area_id.in_(areas_below)))).all()
+async def list_visible(
+    *, session: AsyncSession, scope: ScopeShape, self_id: int | None
+) -> Sequence[Cadre]:
+    """Every cadre the scope admits (and the caller's own record)."""
+    return (await session.scalars(select(Cadre).where(visible(scope, self_id)))).all()

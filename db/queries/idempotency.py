@@ -8,18 +8,34 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import IdempotencyKey
 
 
-async def get(*, session: AsyncSession, operation: str, key: str) -> IdempotencyKey | None:
+async def get(
+    *, session: AsyncSession, user_id: int, operation: str, key: str
+) -> IdempotencyKey | None:
     statement = select(IdempotencyKey).where(
-        IdempotencyKey.operation == operation, IdempotencyKey.key == key
+        IdempotencyKey.user_id == user_id,
+        IdempotencyKey.operation == operation,
+        IdempotencyKey.key == key,
     )
     return await session.scalar(statement)
 
 
 async def create(
-    *, session: AsyncSession, operation: str, key: str, request_hash: str, result_id: int
+    *,
+    session: AsyncSession,
+    user_id: int,
+    operation: str,
+    key: str,
+    request_hash: str,
+    result_id: int,
 ) -> None:
     """Record the key in the write's own transaction; a concurrent twin fails on the key."""
     session.add(
-        IdempotencyKey(operation=operation, key=key, request_hash=request_hash, result_id=result_id)
+        IdempotencyKey(
+            user_id=user_id,
+            operation=operation,
+            key=key,
+            request_hash=request_hash,
+            result_id=result_id,
+        )
     )
     await session.flush()

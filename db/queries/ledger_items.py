@@ -8,24 +8,42 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, false, func, insert, or_, select, update
+from sqlalchemy import ColumnElement, and_, false, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import scoping
 from db.ledgers import Ledger, Status
-from db.models import LedgerItem, LedgerItemEvent, LedgerItemReason
+from db.models import Area, LedgerItem, LedgerItemEvent, LedgerItemReason
 from db.paths import path_end
 from db.queries.pagination import Page, fetch_page
+from db.scoping import ScopeShape
+
+# For each ledger the caller may see, where: a ledger missing here matches nothing.
+LedgerScopes = Mapping[Ledger, ScopeShape]
+
+
+def visible(scopes: LedgerScopes) -> ColumnElement[bool]:
+    """Items of the ledgers in ``scopes``, each within its own scope."""
+    parts = [
+        and_(
+            LedgerItem.ledger == ledger,
+            scoping.clause(scope, LedgerItem.area_path, LedgerItem.department_id),
+        )
+        for ledger, scope in sorted(scopes.items())
+        if scope.grants
+    ]
+    return or_(*parts) if parts else false()
 
 
 @dataclasses.dataclass(frozen=True)
 class LedgerFilter:
-    """Which items: always a subtree and the visible ledgers; the rest optional."""
+    """Which items: always a subtree and the ledgers with their scopes; the rest optional."""
 
     path: str
-    ledgers: frozenset[Ledger]
+    scopes: LedgerScopes
     categories: frozenset[str] | None = None
     statuses: frozenset[Status] | None = None
     overdue: bool | None = None
@@ -45,12 +63,10 @@ def overdue_clause(as_of: dt.date) -> ColumnElement[bool]:
 
 
 def where(spec: LedgerFilter) -> ColumnElement[bool]:
-    if not spec.ledgers:
-        return false()
     clauses: list[ColumnElement[bool]] = [
         LedgerItem.area_path >= spec.path,
         LedgerItem.area_path < path_end(spec.path),
-        LedgerItem.ledger.in_(sorted(spec.ledgers)),
+        visible(spec.scopes),
     ]
     if spec.categories is not None:
         clauses.append(LedgerItem.category.in_(sorted(spec.categories)))
@@ -70,13 +86,9 @@ def where(spec: LedgerFilter) -> ColumnElement[bool]:
 
 
 async def get_many(
-    *, session: AsyncSession, item_ids: Sequence[int], ledgers: frozenset[Ledger]
+    *, session: AsyncSession, item_ids: Sequence[int], scopes: LedgerScopes
 ) -> Sequence[LedgerItem]:
-    if not ledgers:
-        return []
-    statement = select(LedgerItem).where(
-        LedgerItem.id.in_(item_ids), LedgerItem.ledger.in_(sorted(ledgers))
-    )
+    statement = select(LedgerItem).where(LedgerItem.id.in_(item_ids), visible(scopes))
     return (await session.scalars(statement)).all()
 
 
@@ -132,12 +144,40 @@ async def list_reasons(
 async def create(
     *,
     session: AsyncSession,
-    item: LedgerItem,
+    scope: ScopeShape,
+    values: dict[str, Any],
     reasons: Sequence[str],
     event: LedgerItemEvent,
-) -> LedgerItem:
-    session.add(item)
-    await session.flush()
+) -> LedgerItem | None:
+    """Insert the item if its area (and department) is in ``scope``, in one statement.
+
+    ``values`` are the columns but the area's: ``area_id`` names the area, whose
+    id and path the INSERT … SELECT takes from the area row it finds in scope.
+    """
+    area_id = values["area_id"]
+    columns = [key for key in values if key != "area_id"]
+    source = select(
+        Area.id,
+        Area.path,
+        *(literal(values[key], LedgerItem.__table__.c[key].type) for key in columns),
+    ).where(
+        Area.id == area_id,
+        scoping.clause(
+            scope,
+            Area.path,
+            literal(values.get("department_id"), LedgerItem.__table__.c.department_id.type),
+        ),
+    )
+    statement = (
+        insert(LedgerItem)
+        .from_select(["area_id", "area_path", *columns], source)
+        .returning(LedgerItem.id)
+    )
+    item_id = await session.scalar(statement)
+    if item_id is None:
+        return None
+    item = await session.get(LedgerItem, item_id)
+    assert item is not None
     session.add_all(LedgerItemReason(item_id=item.id, reason=reason) for reason in reasons)
     event.item_id = item.id
     session.add(event)
@@ -148,18 +188,19 @@ async def create(
 async def transition(
     *,
     session: AsyncSession,
+    scopes: LedgerScopes,
     item: LedgerItem,
     values: dict[str, Any],
     event: LedgerItemEvent,
 ) -> bool:
-    """Apply ``values`` if the item is still at the version read; False if it moved on.
+    """Apply ``values`` if the item is still at the version read and in scope.
 
-    The guard is in the UPDATE itself, so two concurrent transitions of one item
-    cannot both apply.
+    Both guards are in the UPDATE itself: two concurrent transitions of one item
+    cannot both apply, and none applies outside the writer's scope.
     """
     result = await session.execute(
         update(LedgerItem)
-        .where(LedgerItem.id == item.id, LedgerItem.version == item.version)
+        .where(LedgerItem.id == item.id, LedgerItem.version == item.version, visible(scopes))
         .values(**values, version=LedgerItem.version + 1)
         .execution_options(synchronize_session=False)
     )

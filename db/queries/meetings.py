@@ -1,32 +1,45 @@
-"""Courtyard meetings and their suggestions."""
+"""Courtyard meetings and their suggestions, scoped by the meeting's area."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Date, Integer, String, Text, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Area, Meeting, Suggestion
+from db import scoping
+from db.models import Area, AreaLevel, Meeting, Suggestion
 from db.queries import areas as area_queries
 from db.queries.pagination import Page, fetch_page
+from db.scoping import ScopeShape
 
 
-async def get_many(*, session: AsyncSession, meeting_ids: Sequence[int]) -> Sequence[Meeting]:
-    return (await session.scalars(select(Meeting).where(Meeting.id.in_(meeting_ids)))).all()
+def visible(scope: ScopeShape) -> ColumnElement[bool]:
+    return Meeting.area_id.in_(select(Area.id).where(scoping.clause(scope, Area.path)))
+
+
+async def get_many(
+    *, session: AsyncSession, meeting_ids: Sequence[int], scope: ScopeShape
+) -> Sequence[Meeting]:
+    statement = select(Meeting).where(Meeting.id.in_(meeting_ids), visible(scope))
+    return (await session.scalars(statement)).all()
 
 
 async def get_suggestions(
-    *, session: AsyncSession, suggestion_ids: Sequence[int]
+    *, session: AsyncSession, suggestion_ids: Sequence[int], scope: ScopeShape
 ) -> Sequence[Suggestion]:
-    statement = select(Suggestion).where(Suggestion.id.in_(suggestion_ids))
+    meetings = select(Meeting.id).where(visible(scope))
+    statement = select(Suggestion).where(
+        Suggestion.id.in_(suggestion_ids), Suggestion.meeting_id.in_(meetings)
+    )
     return (await session.scalars(statement)).all()
 
 
 async def list_suggestions(
     *, session: AsyncSession, meeting_ids: Sequence[int]
 ) -> Sequence[Suggestion]:
+    """Suggestions of meetings the caller already sees."""
     statement = (
         select(Suggestion)
         .where(Suggestion.meeting_id.in_(meeting_ids))
@@ -36,9 +49,11 @@ async def list_suggestions(
 
 
 async def page_in_area(
-    *, session: AsyncSession, area: Area, after: int | None, limit: int
+    *, session: AsyncSession, area: Area, scope: ScopeShape, after: int | None, limit: int
 ) -> Page[Meeting]:
-    areas_below = select(Area.id).where(area_queries.in_subtree(area.path))
+    areas_below = select(Area.id).where(
+        area_queries.in_subtree(area.path), scoping.clause(scope, Area.path)
+    )
     statement = select(Meeting).where(Meeting.area_id.in_(areas_below))
     return await fetch_page(
         session=session, statement=statement, key=Meeting.id, after=after, limit=limit
@@ -48,6 +63,8 @@ async def page_in_area(
 async def create(
     *,
     session: AsyncSession,
+    scope: ScopeShape,
+    levels: Sequence[AreaLevel],
     area_id: int,
     held_on: dt.date,
     host_cadre_id: int,
@@ -55,26 +72,49 @@ async def create(
     topic: str,
     notes: str,
     suggestions: Sequence[str],
-) -> Meeting:
-    meeting = Meeting(
-        area_id=area_id,
-        held_on=held_on,
-        host_cadre_id=host_cadre_id,
-        attendee_count=attendee_count,
-        topic=topic,
-        notes=notes,
+) -> Meeting | None:
+    """Insert the meeting if its area is in ``scope`` and of ``levels``, in one statement."""
+    source = select(
+        Area.id,
+        literal(held_on, Date()),
+        literal(host_cadre_id, Integer()),
+        literal(attendee_count, Integer()),
+        literal(topic, String()),
+        literal(notes, Text()),
+    ).where(Area.id == area_id, Area.level.in_(levels), scoping.clause(scope, Area.path))
+    statement = (
+        insert(Meeting)
+        .from_select(
+            ["area_id", "held_on", "host_cadre_id", "attendee_count", "topic", "notes"], source
+        )
+        .returning(Meeting.id)
     )
-    session.add(meeting)
+    meeting_id = await session.scalar(statement)
+    if meeting_id is None:
+        return None
+    session.add_all(Suggestion(meeting_id=meeting_id, content=text) for text in suggestions)
     await session.flush()
-    session.add_all(Suggestion(meeting_id=meeting.id, content=text) for text in suggestions)
-    await session.flush()
-    return meeting
+    return await session.get(Meeting, meeting_id)
 
 
 async def add_suggestion(
-    *, session: AsyncSession, meeting_id: int, content: str, household_id: int | None
-) -> Suggestion:
-    suggestion = Suggestion(meeting_id=meeting_id, content=content, household_id=household_id)
-    session.add(suggestion)
-    await session.flush()
-    return suggestion
+    *,
+    session: AsyncSession,
+    scope: ScopeShape,
+    meeting_id: int,
+    content: str,
+    household_id: int | None,
+) -> Suggestion | None:
+    """Insert the suggestion if the meeting is in ``scope``, in one statement."""
+    source = (
+        select(Meeting.id, literal(content, Text()), literal(household_id, Integer()))
+        .join(Area, Area.id == Meeting.area_id)
+        .where(Meeting.id == meeting_id, scoping.clause(scope, Area.path))
+    )
+    statement = (
+        insert(Suggestion)
+        .from_select(["meeting_id", "content", "household_id"], source)
+        .returning(Suggestion.id)
+    )
+    suggestion_id = await session.scalar(statement)
+    return await session.get(Suggestion, suggestion_id) if suggestion_id is not None else None

@@ -1,30 +1,42 @@
-"""Visits (走访): lookups, pages per household or cadre, and recording one."""
+"""Visits (走访), scoped by the visited household's group; recorded with the scope
+in the INSERT itself."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import select
+from sqlalchemy import ColumnElement, Date, Integer, String, Text, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Visit, VisitKind
+from db import scoping
+from db.models import Area, Household, Visit, VisitKind
 from db.queries.pagination import Page, fetch_page
+from db.scoping import ScopeShape
 
 
-async def get_many(*, session: AsyncSession, visit_ids: Sequence[int]) -> Sequence[Visit]:
-    return (await session.scalars(select(Visit).where(Visit.id.in_(visit_ids)))).all()
+def _households_in(scope: ScopeShape) -> ColumnElement[bool]:
+    groups = select(Area.id).where(scoping.clause(scope, Area.path))
+    return Visit.household_id.in_(select(Household.id).where(Household.group_id.in_(groups)))
+
+
+async def get_many(
+    *, session: AsyncSession, visit_ids: Sequence[int], scope: ScopeShape
+) -> Sequence[Visit]:
+    statement = select(Visit).where(Visit.id.in_(visit_ids), _households_in(scope))
+    return (await session.scalars(statement)).all()
 
 
 async def page(
     *,
     session: AsyncSession,
+    scope: ScopeShape,
     household_id: int | None = None,
     cadre_id: int | None = None,
     after: int | None,
     limit: int,
 ) -> Page[Visit]:
-    statement = select(Visit)
+    statement = select(Visit).where(_households_in(scope))
     if household_id is not None:
         statement = statement.where(Visit.household_id == household_id)
     if cadre_id is not None:
@@ -37,6 +49,7 @@ async def page(
 async def create(
     *,
     session: AsyncSession,
+    scope: ScopeShape,
     cadre_id: int,
     household_id: int,
     visited_on: dt.date,
@@ -44,16 +57,38 @@ async def create(
     kind: VisitKind = VisitKind.ROUTINE,
     condolence_fen: int | None = None,
     people_visited: int | None = None,
-) -> Visit:
-    visit = Visit(
-        cadre_id=cadre_id,
-        household_id=household_id,
-        visited_on=visited_on,
-        notes=notes,
-        kind=kind,
-        condolence_fen=condolence_fen,
-        people_visited=people_visited,
+) -> Visit | None:
+    """Insert the visit if the household is in ``scope``: one INSERT … SELECT … WHERE."""
+    source = (
+        select(
+            literal(cadre_id, Integer()),
+            Household.id,
+            literal(visited_on, Date()),
+            literal(notes, Text()),
+            literal(kind.value, String()),
+            literal(condolence_fen, Integer()),
+            literal(people_visited, Integer()),
+        )
+        .join(Area, Area.id == Household.group_id)
+        .where(Household.id == household_id, scoping.clause(scope, Area.path))
     )
-    session.add(visit)
-    await session.flush()
-    return visit
+    statement = (
+        insert(Visit)
+        .from_select(
+            [
+                "cadre_id",
+                "household_id",
+                "visited_on",
+                "notes",
+                "kind",
+                "condolence_fen",
+                "people_visited",
+            ],
+            source,
+        )
+        .returning(Visit.id)
+    )
+    visit_id = await session.scalar(statement)
+    if visit_id is None:
+        return None
+    return await session.get(Visit, visit_id)

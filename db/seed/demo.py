@@ -27,6 +27,7 @@ from db.models import (
     VisitKind,
 )
 from db.queries import areas as area_queries
+from db.scoping import EVERYWHERE
 
 COUNTY_CODE = "519901"
 COUNTY_NAME = "青山县"
@@ -75,7 +76,7 @@ def _person(rng: random.Random) -> str:
 
 async def seed_demo(session: AsyncSession) -> SeedReport:
     """Load the demo county unless it is there; call inside one transaction."""
-    if await area_queries.get_by_code(session=session, code=COUNTY_CODE) is None:
+    if await area_queries.get_by_code(session=session, code=COUNTY_CODE, scope=EVERYWHERE) is None:
         await _load(session, random.Random(SEED))
         created = True
     else:
@@ -84,7 +85,7 @@ async def seed_demo(session: AsyncSession) -> SeedReport:
 
 
 async def _counts(session: AsyncSession) -> dict[str, int]:
-    county = await area_queries.get_by_code(session=session, code=COUNTY_CODE)
+    county = await area_queries.get_by_code(session=session, code=COUNTY_CODE, scope=EVERYWHERE)
     assert county is not None
     in_county = area_queries.in_subtree(county.path)
     area_ids = select(Area.id).where(in_county)

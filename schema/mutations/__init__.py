@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import strawberry
 
+from schema.access import AccessMutations
 from schema.mutations.imports import ImportMutations
 from schema.mutations.ledgers import LedgerMutations
 from schema.mutations.meetings import MeetingMutations
@@ -11,5 +12,5 @@ from schema.mutations.visits import VisitMutations
 
 
 @strawberry.type
-class Mutation(VisitMutations, MeetingMutations, LedgerMutations, ImportMutations):
+class Mutation(VisitMutations, MeetingMutations, LedgerMutations, ImportMutations, AccessMutations):
     pass

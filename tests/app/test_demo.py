@@ -6,8 +6,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.demo import seed_demo_ledgers
-from app.main import context_factory
 from app.settings import Settings
+from app.system import system_context
 from db.engine import write_transaction
 from db.models import LedgerItem, LedgerItemEvent, Meeting
 from db.seed.demo import seed_demo
@@ -18,9 +18,10 @@ async def test_demo_ledgers_load_once(
 ) -> None:
     async with write_transaction(sessionmaker) as session:
         await seed_demo(session)
-    new_context = context_factory(settings, sessionmaker)
-    first = await seed_demo_ledgers(new_context())
-    again = await seed_demo_ledgers(new_context())
+    async with system_context(settings) as context:
+        first = await seed_demo_ledgers(context)
+    async with system_context(settings) as context:
+        again = await seed_demo_ledgers(context)
     assert first.meetings == 12 and first.items >= 80 and first.actions > 50
     assert (again.meetings, again.items, again.actions) == (0, 0, 0)
     async with sessionmaker() as session:

@@ -13,9 +13,13 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from app.settings import Settings
 from db.engine import write_transaction
+from db.queries import areas as area_queries
+from db.scoping import EVERYWHERE
 from db.seed.demo import COUNTY_CODE, seed_demo
-from tests.helpers import gql
+from tests.conftest import token_for
+from tests.helpers import TESTER, gql, grant
 
 GRASSROOTS = str(Path(sys.executable).parent / "grassroots")
 
@@ -33,6 +37,9 @@ async def server(
 ) -> AsyncIterator[str]:
     async with write_transaction(sessionmaker) as session:
         await seed_demo(session)
+        county = await area_queries.get_by_code(session=session, code=COUNTY_CODE, scope=EVERYWHERE)
+    assert county is not None
+    await grant(sessionmaker, TESTER, "county_leader", county.id)
     port = _free_port()
     env = {**os.environ, "DATABASE_URL": database_url, "ENVIRONMENT": "development"}
     log = tmp_path / "server.log"
@@ -59,8 +66,15 @@ async def server(
         await asyncio.wait_for(process.wait(), timeout=10)
 
 
-async def test_demo_county_and_record_visit_over_a_real_socket(server: str) -> None:
-    async with httpx.AsyncClient(base_url=server) as http:
+async def test_demo_county_and_record_visit_over_a_real_socket(
+    server: str, settings: Settings
+) -> None:
+    anonymous = httpx.AsyncClient(base_url=server)
+    async with anonymous:
+        refused = await anonymous.post("/graphql", json={"query": "{ me { username } }"})
+        assert refused.status_code == 401 and "data" not in refused.json()
+    headers = {"authorization": f"Bearer {token_for(settings, TESTER)}"}
+    async with httpx.AsyncClient(base_url=server, headers=headers) as http:
         data = await gql(
             http,
             "query ($c: String!) { area(code: $c) { children { name children { name } } } }",

@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import AreaLevel
 from db.queries import areas as area_queries
+from db.scoping import EVERYWHERE
 
 
 async def test_subtree_range_excludes_siblings_with_a_common_prefix(
@@ -27,16 +28,20 @@ async def test_subtree_range_excludes_siblings_with_a_common_prefix(
         )
     async with sessionmaker() as session:
         under_first = await area_queries.list_in_subtree(
-            session=session, path=first.path, level=None
+            session=session, path=first.path, level=None, scope=EVERYWHERE
         )
         assert [a.id for a in under_first] == [first.id, village.id]
         villages = await area_queries.list_in_subtree(
-            session=session, path=county.path, level=AreaLevel.VILLAGE
+            session=session, path=county.path, level=AreaLevel.VILLAGE, scope=EVERYWHERE
         )
         assert [a.id for a in villages] == [village.id]
-        everything = await area_queries.list_in_subtree(session=session, path=None, level=None)
+        everything = await area_queries.list_in_subtree(
+            session=session, path=None, level=None, scope=EVERYWHERE
+        )
         assert len(everything) == 14
-        children = await area_queries.list_children(session=session, parent_ids=[county.id])
+        children = await area_queries.list_children(
+            session=session, parent_ids=[county.id], scope=EVERYWHERE
+        )
         assert [a.id for a in children] == [t.id for t in townships]
         assert village.path == f"{first.path}{village.id:08d}/"
         assert village.depth == 2

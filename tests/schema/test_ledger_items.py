@@ -148,7 +148,9 @@ async def test_area_level_and_household_place_are_checked(
     assert await counts(sessionmaker) == (0, 0, 0, 0)
 
 
-async def test_catalog_lists_ledgers_categories_and_limits(client: httpx.AsyncClient) -> None:
+async def test_catalog_lists_ledgers_categories_and_limits(
+    client: httpx.AsyncClient, tree: Tree
+) -> None:
     data = await gql(
         client,
         "{ ledgerCatalog { key name departmentLedger deadlineWorkingDays categories { key } } }",

@@ -65,7 +65,9 @@ async def counts(sessionmaker: async_sessionmaker[AsyncSession]) -> tuple[int, i
     return items or 0, events or 0
 
 
-async def test_template_has_the_columns_and_drop_downs(client: httpx.AsyncClient) -> None:
+async def test_template_has_the_columns_and_drop_downs(
+    client: httpx.AsyncClient, tree: Tree
+) -> None:
     response = await client.get("/ledgers/template.xlsx")
     assert response.status_code == 200
     assert "attachment" in response.headers["content-disposition"]

@@ -7,8 +7,10 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.engine import write_transaction
+from db.queries import areas as area_queries
+from db.scoping import EVERYWHERE
 from db.seed.demo import COUNTY_CODE, seed_demo
-from tests.helpers import global_id, gql, gql_raw, make_tree
+from tests.helpers import TESTER, global_id, gql, gql_raw, grant, make_tree
 
 TOWNSHIPS_WITH_VILLAGES = """
 query ($code: String!) {
@@ -28,6 +30,9 @@ query ($code: String!) {
 async def demo(sessionmaker: async_sessionmaker[AsyncSession]) -> None:
     async with write_transaction(sessionmaker) as session:
         await seed_demo(session)
+        county = await area_queries.get_by_code(session=session, code=COUNTY_CODE, scope=EVERYWHERE)
+    assert county is not None
+    await grant(sessionmaker, TESTER, "county_leader", county.id)
 
 
 @pytest.mark.usefixtures("demo")

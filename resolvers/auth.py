@@ -1,0 +1,127 @@
+"""Authentication: bearer JWTs (HS256 or RS256) and API keys, to a ``Principal``.
+
+Only the configured algorithm is accepted (``alg: none`` and algorithm
+confusion are refused by construction); ``exp``, ``iat``, ``sub``, ``iss`` and
+``aud`` are required, ``nbf`` honoured. API keys (``gr_<prefix>_<secret>``)
+are stored as the SHA-256 of their secret part and compared in constant time.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+import hashlib
+import hmac
+import secrets
+
+import jwt
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.models import User
+from db.queries import access as access_queries
+from resolvers.access import Grant, Principal
+
+API_KEY_PREFIX = "gr_"
+
+
+@dataclasses.dataclass(frozen=True)
+class AuthConfig:
+    algorithm: str  # "HS256" or "RS256"
+    verify_key: str  # the HS256 secret, or the RS256 public key (PEM)
+    issuer: str
+    audience: str
+    signing_key: str | None = None  # to mint tokens locally: the secret, or a private key
+    leeway_seconds: int = 30
+
+
+class AuthError(Exception):
+    """The credentials are missing, malformed, expired, revoked or unknown."""
+
+
+def mint_token(config: AuthConfig, username: str, *, minutes: int = 60) -> str:
+    if config.signing_key is None:
+        raise AuthError("no signing key configured: set JWT_SECRET or JWT_PRIVATE_KEY")
+    now = dt.datetime.now(dt.UTC)
+    claims = {
+        "sub": username,
+        "iss": config.issuer,
+        "aud": config.audience,
+        "iat": now,
+        "nbf": now,
+        "exp": now + dt.timedelta(minutes=minutes),
+    }
+    return jwt.encode(claims, config.signing_key, algorithm=config.algorithm)
+
+
+def verify_token(config: AuthConfig, token: str) -> str:
+    """The token's subject (a username), or AuthError."""
+    try:
+        claims = jwt.decode(
+            token,
+            config.verify_key,
+            algorithms=[config.algorithm],
+            audience=config.audience,
+            issuer=config.issuer,
+            leeway=config.leeway_seconds,
+            options={"require": ["exp", "iat", "sub", "iss", "aud"]},
+        )
+    except jwt.PyJWTError as error:
+        raise AuthError(f"invalid token: {error}") from None
+    subject = claims["sub"]
+    if not isinstance(subject, str) or not subject:
+        raise AuthError("invalid token: no subject")
+    return subject
+
+
+@dataclasses.dataclass(frozen=True)
+class NewApiKey:
+    key: str  # shown once
+    prefix: str
+    secret_hash: str
+
+
+def _digest(secret: str) -> str:
+    return hashlib.sha256(secret.encode()).hexdigest()
+
+
+def new_api_key() -> NewApiKey:
+    prefix = secrets.token_hex(6)
+    secret = secrets.token_urlsafe(32)
+    return NewApiKey(f"{API_KEY_PREFIX}{prefix}_{secret}", prefix, _digest(secret))
+
+
+def _split_api_key(text: str) -> tuple[str, str] | None:
+    if not text.startswith(API_KEY_PREFIX):
+        return None
+    prefix, _, secret = text[len(API_KEY_PREFIX) :].partition("_")
+    return (prefix, secret) if prefix and secret else None
+
+
+async def authenticate(session: AsyncSession, config: AuthConfig, credential: str) -> Principal:
+    """The principal a bearer credential names, with their role assignments."""
+    parts = _split_api_key(credential)
+    if parts is not None:
+        key = await access_queries.get_api_key(session=session, prefix=parts[0])
+        if key is None or key.revoked_at is not None:
+            raise AuthError("unknown or revoked API key")
+        if not hmac.compare_digest(key.secret_hash, _digest(parts[1])):
+            raise AuthError("unknown or revoked API key")
+        user = await access_queries.get_user_by_id(session=session, user_id=key.user_id)
+    else:
+        username = verify_token(config, credential)
+        user = await access_queries.get_user(session=session, username=username)
+    if user is None or not user.active:
+        raise AuthError("unknown or inactive user")
+    return await _principal(session, user)
+
+
+async def _principal(session: AsyncSession, user: User) -> Principal:
+    rows = await access_queries.list_assignments(session=session, user_id=user.id)
+    grants = tuple(Grant(a.role, a.area_id, path, a.department_id) for a, path in rows)
+    return Principal(user_id=user.id, username=user.username, cadre_id=user.cadre_id, grants=grants)
+
+
+async def principal_of(session: AsyncSession, username: str) -> Principal | None:
+    """Any user's principal (for explanations), or None."""
+    user = await access_queries.get_user(session=session, username=username)
+    return await _principal(session, user) if user is not None else None
