@@ -174,7 +174,7 @@ async def record_audit(
 ) -> None:
     session.add(
         AuditEvent(
-            user_id=user_id,
+            user_id=user_id or None,  # 0: the service itself
             action=action,
             object_type=object_type,
             object_id=object_id,

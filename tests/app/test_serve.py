@@ -108,3 +108,35 @@ async def test_demo_county_and_record_visit_over_a_real_socket(
 
         graphiql = await http.get("/graphql", headers={"accept": "text/html"})
         assert graphiql.status_code == 200 and "graphiql" in graphiql.text.lower()
+
+
+async def test_a_revoked_role_stops_working_in_a_running_server(
+    server: str,
+    settings: Settings,
+    database_url: str,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    """Revoked by the CLI in another process; the running server obeys on its next request."""
+    village_code = f"{COUNTY_CODE}101001"
+    async with sessionmaker() as session:
+        village = await area_queries.get_by_code(
+            session=session, code=village_code, scope=EVERYWHERE
+        )
+    assert village is not None
+    await grant(sessionmaker, "vc", "village_cadre", village.id)
+    headers = {"authorization": f"Bearer {token_for(settings, 'vc')}"}
+    query = {
+        "query": "query ($c: String!) { area(code: $c) { name } }",
+        "variables": {"c": village_code},
+    }
+    async with httpx.AsyncClient(base_url=server, headers=headers) as http:
+        before = (await http.post("/graphql", json=query)).json()
+        assert before["data"]["area"] is not None
+        env = {**os.environ, "DATABASE_URL": database_url}
+        revoke = await asyncio.create_subprocess_exec(
+            GRASSROOTS, "roles", "revoke", "vc", "village_cadre", village_code, env=env,
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL,
+        )  # fmt: skip
+        assert await revoke.wait() == 0
+        after = (await http.post("/graphql", json=query)).json()
+        assert after == {"data": {"area": None}}
