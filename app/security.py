@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
 
 from resolvers.access import Access
-from resolvers.auth import AuthConfig, AuthError, authenticate
+from resolvers.auth import AuthConfig, AuthError, PrincipalCache
 from resolvers.policy_store import PolicyStore
 
 OPEN_PATHS = frozenset({"/healthz", "/"})
@@ -55,6 +55,7 @@ class Authenticate:
         self.config = config
         self.policies = policies
         self.graphiql = graphiql
+        self.principals = PrincipalCache()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope["path"] in OPEN_PATHS:
@@ -75,12 +76,14 @@ class Authenticate:
             await _unauthorized(send, "authentication required")
             return
         async with self.sessionmaker() as session:
+            authorizer = await self.policies.current(session)
             try:
-                principal = await authenticate(session, self.config, credential)
+                principal = await self.principals.principal(
+                    session, self.config, credential, authorizer.version
+                )
             except AuthError:
                 await _unauthorized(send, "invalid credentials")
                 return
-            authorizer = await self.policies.current(session)
         state = scope.setdefault("state", {})
         state["access"] = Access(principal, authorizer)
         state["request_id"] = uuid.uuid4().hex

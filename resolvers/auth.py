@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+from collections import OrderedDict
 
 import jwt
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -125,3 +126,35 @@ async def principal_of(session: AsyncSession, username: str) -> Principal | None
     """Any user's principal (for explanations), or None."""
     user = await access_queries.get_user(session=session, username=username)
     return await _principal(session, user) if user is not None else None
+
+
+class PrincipalCache:
+    """Principals by (credential identity, policy version), bounded.
+
+    Every grant, revocation, key revocation or policy change bumps the policy
+    version, so an entry is exact for as long as its version is current: the
+    cache never answers with a revoked right. A token's signature and expiry
+    are still checked on every request.
+    """
+
+    def __init__(self, size: int = 10_000) -> None:
+        self.size = size
+        self._entries: OrderedDict[tuple[str, int], Principal] = OrderedDict()
+
+    async def principal(
+        self, session: AsyncSession, config: AuthConfig, credential: str, version: int
+    ) -> Principal:
+        if _split_api_key(credential) is None:
+            identity = "user:" + verify_token(config, credential)
+        else:
+            identity = "key:" + _digest(credential)
+        key = (identity, version)
+        found = self._entries.get(key)
+        if found is not None:
+            self._entries.move_to_end(key)
+            return found
+        found = await authenticate(session, config, credential)
+        self._entries[key] = found
+        if len(self._entries) > self.size:
+            self._entries.popitem(last=False)
+        return found

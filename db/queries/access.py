@@ -102,6 +102,7 @@ async def revoke_api_key(*, session: AsyncSession, prefix: str, at: dt.datetime)
         .where(ApiKey.prefix == prefix, ApiKey.revoked_at.is_(None))
         .values(revoked_at=at)
     )
+    await bump_version(session=session)  # cached principals of the key must go
     return int(result.rowcount)  # type: ignore[attr-defined]
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from typing import Any
 
 import pytest
 from casbin.util import key_match
@@ -55,7 +56,7 @@ def test_empty_scope_admits_nothing() -> None:
     assert not Scope().admits("/00000001/")
 
 
-def reference(assignments: list[tuple[str, str]]):  # type: ignore[no-untyped-def]
+def reference(assignments: list[tuple[str, str]]) -> Any:
     """Casbin with the assignments as g lines: the truth our scopes must match."""
     enforcer = new_enforcer(RULES)
     enforcer.add_named_domain_matching_func("g", key_match)

@@ -111,7 +111,7 @@ def _item_values(ledger: Ledger, area_id: int, path: str, tree: Tree) -> dict[st
     }
 
 
-def _reference(role: str, village_path: str):  # type: ignore[no-untyped-def]
+def _reference(role: str, village_path: str) -> Any:
     enforcer = new_enforcer(RULES)
     enforcer.add_named_domain_matching_func("g", key_match)
     enforcer.add_grouping_policy("u", role, village_path + "*")
@@ -233,7 +233,10 @@ async def test_node_reads_over_http_match_casbin(
     await grant(sessionmaker, username, role, village.id)
     enforcer = _reference(role, village.path)
     headers = {"authorization": f"Bearer {token_for(settings, username)}"}
-    kinds = {"Visit": ("visit", Obj.VISIT), "Meeting": ("meeting", Obj.MEETING)}
+    kinds: dict[str, tuple[str, str]] = {
+        "Visit": ("visit", Obj.VISIT.value),
+        "Meeting": ("meeting", Obj.MEETING.value),
+    }
     kinds |= {
         f"LedgerItem:{ledger.value}": (ledger.value, ledger_object(ledger.value))
         for ledger in Ledger
