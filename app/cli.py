@@ -292,6 +292,14 @@ def policy_load(
     console.print(f"loaded {_run_system(run)} policy lines")
 
 
+@policy_cli.command("matrix")
+def policy_matrix() -> None:
+    """Print the shipped role matrix as a Markdown table (the README's)."""
+    from policies.authorizer import matrix_markdown
+
+    sys.stdout.write(matrix_markdown(shipped_rules()))
+
+
 @policy_cli.command("show")
 def policy_show() -> None:
     """Print the role matrix as the database holds it."""

@@ -121,3 +121,31 @@ class Authorizer:
             elif decision is Decision.DENY:
                 denied.append(assignment.path)
         return Scope.of(grants, denied)
+
+
+def matrix_markdown(rules: Sequence[Rule]) -> str:
+    """The role matrix as a Markdown table: role × object, cells ``r``/``w`` (``-`` denied)."""
+    authorizer = Authorizer(rules)
+    roles = authorizer.roles
+    objects = ["area", "household", "household.pii", "cadre", "visit", "meeting"] + [
+        f"ledger.{kind}"
+        for kind in (
+            "livelihood", "hardship", "stability", "key_work",
+            "needy_employee", "petition", "project_aid", "aid_pairing",
+        )  # fmt: skip
+    ] + ["audit", "access"]
+    header = "| role | " + " | ".join(f"`{o}`" for o in objects) + " |"
+    lines = [header, "|---|" + "---|" * len(objects)]
+    for role in roles:
+        cells = []
+        for obj in objects:
+            cell = ""
+            for act, mark in (("read", "r"), ("write", "w")):
+                decision, _ = authorizer.decide(role, obj, act)
+                if decision is Decision.ALLOW:
+                    cell += mark
+                elif decision is Decision.DENY:
+                    cell += "-"
+            cells.append(cell or " ")
+        lines.append(f"| {role} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"

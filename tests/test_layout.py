@@ -36,3 +36,11 @@ def test_pycasbin_not_the_old_casbin_distribution() -> None:
     assert distribution("pycasbin").version.startswith("2.")
     with pytest.raises(PackageNotFoundError):
         distribution("casbin")
+
+
+def test_readme_role_matrix_is_the_policy() -> None:
+    from policies.authorizer import matrix_markdown, shipped_rules
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    shown = readme.split("<!-- role-matrix -->\n", 1)[1].split("<!-- /role-matrix -->", 1)[0]
+    assert shown == matrix_markdown(shipped_rules()), "run `grassroots policy matrix`"
