@@ -16,7 +16,7 @@ from pathlib import Path
 
 import casbin
 
-from policies.permissions import is_department_ledger
+from policies.permissions import LEDGER_KINDS, is_department_ledger, ledger_object
 from policies.scope import Grant, Scope
 
 MODEL_PATH = Path(__file__).parent / "model.conf"
@@ -127,13 +127,17 @@ def matrix_markdown(rules: Sequence[Rule]) -> str:
     """The role matrix as a Markdown table: role × object, cells ``r``/``w`` (``-`` denied)."""
     authorizer = Authorizer(rules)
     roles = authorizer.roles
-    objects = ["area", "household", "household.pii", "cadre", "visit", "meeting"] + [
-        f"ledger.{kind}"
-        for kind in (
-            "livelihood", "hardship", "stability", "key_work",
-            "needy_employee", "petition", "project_aid", "aid_pairing",
-        )  # fmt: skip
-    ] + ["audit", "access"]
+    objects = [
+        "area",
+        "household",
+        "household.pii",
+        "cadre",
+        "visit",
+        "meeting",
+        *(ledger_object(kind) for kind in LEDGER_KINDS),
+        "audit",
+        "access",
+    ]
     header = "| role | " + " | ".join(f"`{o}`" for o in objects) + " |"
     lines = [header, "|---|" + "---|" * len(objects)]
     for role in roles:

@@ -40,6 +40,17 @@ class Obj(enum.StrEnum):
 
 
 LEDGER_PREFIX = "ledger."
+# The ledger kinds, in the catalog's order (``db.ledgers.Ledger`` holds the same names).
+LEDGER_KINDS = (
+    "livelihood",
+    "hardship",
+    "stability",
+    "key_work",
+    "needy_employee",
+    "petition",
+    "project_aid",
+    "aid_pairing",
+)
 # Ledgers owned by a department: a grant's department narrows them to its own.
 DEPARTMENT_LEDGER_KINDS = frozenset(
     {"key_work", "needy_employee", "petition", "project_aid", "aid_pairing"}

@@ -44,3 +44,10 @@ def test_readme_role_matrix_is_the_policy() -> None:
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     shown = readme.split("<!-- role-matrix -->\n", 1)[1].split("<!-- /role-matrix -->", 1)[0]
     assert shown == matrix_markdown(shipped_rules()), "run `grassroots policy matrix`"
+
+
+def test_policy_ledger_names_are_the_catalog() -> None:
+    from db.ledgers import Ledger
+    from policies.permissions import LEDGER_KINDS
+
+    assert list(LEDGER_KINDS) == [ledger.value for ledger in Ledger]
