@@ -16,7 +16,7 @@ from app.demo import DEMO_USERS, seed_demo_ledgers, seed_demo_users
 from app.main import create_app, not_ready_message
 from app.settings import Settings
 from app.system import system_context
-from db import migrate
+from db import counters, migrate
 from db.engine import create_engine, create_sessionmaker, write_transaction
 from db.models import Area
 from db.queries import areas as area_queries
@@ -37,6 +37,7 @@ roles_cli = typer.Typer(help="Roles granted at areas (a grant holds for the whol
 keys_cli = typer.Typer(help="API keys for reporting tools.")
 token_cli = typer.Typer(help="Bearer tokens.")
 policy_cli = typer.Typer(help="The role matrix (Casbin policy).")
+counters_cli = typer.Typer(help="The per-area counters behind rollups.")
 for group, name in (
     (db_cli, "db"),
     (seed_cli, "seed"),
@@ -46,6 +47,7 @@ for group, name in (
     (keys_cli, "keys"),
     (token_cli, "token"),
     (policy_cli, "policy"),
+    (counters_cli, "counters"),
 ):
     cli.add_typer(group, name=name)
 console = Console(stderr=True, soft_wrap=True)
@@ -305,6 +307,39 @@ def policy_show() -> None:
     """Print the role matrix as the database holds it."""
     for rule in _run_system(admin.list_rules):
         typer.echo(rule.line())
+
+
+@counters_cli.command("rebuild")
+def counters_rebuild() -> None:
+    """Recompute every counter (and tally) from the base rows, in one transaction."""
+
+    async def run(context: Context) -> int:
+        async with write_transaction(context.sessionmaker) as session:
+            return await counters.rebuild(session)
+
+    console.print(f"rebuilt {_run_system(run)} counters")
+
+
+@counters_cli.command("check")
+def counters_check() -> None:
+    """Compare the kept counters with a recount from the base rows; exit 1 if they differ."""
+
+    async def run(context: Context) -> tuple[int, list[str]]:
+        async with context.reading() as session:
+            kept = await counters.stored(session)
+            fresh = await counters.recount(session)
+        wrong = [
+            f"area {a} {m} {k!r}: kept {kept.get((a, m, k), 0)}, recount {fresh.get((a, m, k), 0)}"
+            for (a, m, k) in sorted(set(kept) | set(fresh))
+            if kept.get((a, m, k), 0) != fresh.get((a, m, k), 0)
+        ]
+        return len(fresh), wrong
+
+    total, wrong = _run_system(run)
+    for line in wrong[:50]:
+        console.print(f"[red]{line}[/red]")
+    console.print(f"{total} counters checked, {len(wrong)} differ")
+    raise typer.Exit(1 if wrong else 0)
 
 
 # -- schema and server --------------------------------------------------------------

@@ -61,11 +61,15 @@ def _sqlite_on_begin(conn: Any) -> None:
     # A write transaction takes SQLite's write lock up front: a deferred one that
     # reads first and then writes can fail with "database is locked" under
     # concurrent writers, whatever busy_timeout says.
-    mode = "IMMEDIATE" if conn.get_execution_options().get(WRITE_OPTION) else "DEFERRED"
+    options = conn.get_execution_options()
+    if options.get(NO_TRANSACTION_OPTION):
+        return  # statements that SQLite ignores inside a transaction (PRAGMA foreign_keys)
+    mode = "IMMEDIATE" if options.get(WRITE_OPTION) else "DEFERRED"
     conn.exec_driver_sql(f"BEGIN {mode}")
 
 
 WRITE_OPTION = "grassroots_write"
+NO_TRANSACTION_OPTION = "grassroots_no_transaction"
 
 
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:

@@ -10,7 +10,9 @@ from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from db.engine import NO_TRANSACTION_OPTION
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 
@@ -43,8 +45,31 @@ async def _run(engine: AsyncEngine, action: object) -> None:
         config.attributes["connection"] = connection
         action(config)  # type: ignore[operator]
 
-    async with engine.begin() as connection:
-        await connection.run_sync(run)
+    async with engine.connect() as connection:
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            # Batch migrations recreate tables: SQLite must not enforce foreign keys
+            # meanwhile (alembic's advice), and honours the switch only outside a
+            # transaction, on this same connection. The check below proves nothing
+            # dangles afterwards.
+            await _sqlite_foreign_keys(connection, on=False)
+        try:
+            async with connection.begin():
+                await connection.run_sync(run)
+                if sqlite:
+                    check = await connection.exec_driver_sql("PRAGMA foreign_key_check")
+                    if dangling := check.all():
+                        raise RuntimeError(f"migration left dangling foreign keys: {dangling[:5]}")
+        finally:
+            if sqlite:
+                await _sqlite_foreign_keys(connection, on=True)
+
+
+async def _sqlite_foreign_keys(connection: AsyncConnection, *, on: bool) -> None:
+    await connection.execution_options(**{NO_TRANSACTION_OPTION: True})
+    await connection.exec_driver_sql(f"PRAGMA foreign_keys = {'ON' if on else 'OFF'}")
+    await connection.commit()
+    await connection.execution_options(**{NO_TRANSACTION_OPTION: False})
 
 
 @dataclasses.dataclass(frozen=True)

@@ -168,6 +168,8 @@ class Cadre(Base):
     area_id: Mapped[int] = mapped_column(ForeignKey("area.id"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("department.id"), index=True)
     phone: Mapped[str | None] = mapped_column(String(20))
+    # Distinct households this cadre has visited (kept with cadre_tally).
+    households_visited: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class VisitKind(enum.StrEnum):
@@ -447,3 +449,39 @@ class AuditEvent(Base):
     request_id: Mapped[str] = mapped_column(String(64), default="")
 
     __table_args__ = (Index("ix_audit_event_at", "at"),)
+
+
+class AreaCounter(Base):
+    """A count kept for an area's whole subtree, updated in the transaction of each write.
+
+    ``metric`` names what is counted; ``key`` splits it (items: ``ledger|category|
+    status|department``; needy households: the reason); ``value`` is the count.
+    """
+
+    __tablename__ = "area_counter"
+
+    area_id: Mapped[int] = mapped_column(ForeignKey("area.id"), primary_key=True)
+    metric: Mapped[str] = mapped_column(String(32), primary_key=True)
+    key: Mapped[str] = mapped_column(String(120), primary_key=True, default="")
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class HouseholdTally(Base):
+    """Per-household counts that decide distinct counters (first visit, first reason)."""
+
+    __tablename__ = "household_tally"
+
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), primary_key=True)
+    # "visits", or "reason:<reason>" for hardship items naming that reason
+    kind: Mapped[str] = mapped_column(String(48), primary_key=True)
+    value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class CadreTally(Base):
+    """How many times a cadre visited a household: decides 'households visited' per cadre."""
+
+    __tablename__ = "cadre_tally"
+
+    cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"), primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), primary_key=True)
+    visits: Mapped[int] = mapped_column(Integer, default=0)

@@ -92,14 +92,18 @@ class Context:
             self._session = None
         reads, self._restricted_reads = self._restricted_reads, []
         if reads:
+            # One event per kind of read, however many fields noted it: one statement.
+            merged: dict[str, tuple[int, list[str]]] = {}
+            for read in reads:
+                rows, scopes = merged.get(read.action, (0, []))
+                merged[read.action] = (rows + read.rows, [*scopes, read.scope])
             async with write_transaction(self.sessionmaker) as session:
-                for read in reads:
-                    await access_queries.record_audit(
-                        session=session,
-                        user_id=self.access.user_id or None,
-                        action=read.action,
-                        object_type="ledger_item",
-                        scope=read.scope,
-                        rows=read.rows,
-                        request_id=self.request_id,
-                    )
+                await access_queries.record_audits(
+                    session=session,
+                    user_id=self.access.user_id or None,
+                    request_id=self.request_id,
+                    reads=[
+                        (action, rows, ";".join(sorted(set(scopes)))[:2000])
+                        for action, (rows, scopes) in sorted(merged.items())
+                    ],
+                )

@@ -33,6 +33,8 @@ from db.queries import ledger_items as item_queries
 from db.queries import meetings as meeting_queries
 from db.queries import visits as visit_queries
 from policies.permissions import Obj
+from resolvers.rollups import Answer, Rollups
+from resolvers.rollups import Request as RollupRequest
 
 if TYPE_CHECKING:
     from resolvers.access import Access
@@ -81,6 +83,8 @@ class Loaders:
         self.ledger_item_by_id = DataLoader[int, LedgerItem | None](self._items)
         self.events_by_item_id = DataLoader[int, list[LedgerItemEvent]](self._events)
         self.reasons_by_item_id = DataLoader[int, list[str]](self._reasons)
+        self.rollup_by_request = DataLoader[RollupRequest, Answer](self._rollups)
+        self.rollup_answers = Rollups(access)
         # Set by the context: called with the restricted rows a load returned.
         self.on_restricted_rows: Callable[[int], None] = lambda _rows: None
 
@@ -160,6 +164,10 @@ class Loaders:
         async with self._reading() as session:
             rows = await item_queries.list_events(session=session, item_ids=keys)
         return _group(keys, rows, lambda row: row.item_id)
+
+    async def _rollups(self, keys: list[RollupRequest]) -> list[Answer]:
+        async with self._reading() as session:
+            return await self.rollup_answers.answer(session, keys)
 
     async def _reasons(self, keys: list[int]) -> list[list[str]]:
         async with self._reading() as session:

@@ -9,6 +9,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Visit, VisitKind
+from db.queries import cadres as cadre_queries
 from db.queries import visits as visit_queries
 from db.queries.pagination import Page
 from policies.permissions import Act, Obj
@@ -178,3 +179,99 @@ async def _check_references(
         errors.append(cadre)
     if errors:
         raise Rejected(*errors)
+
+
+MAX_BATCH = 5000
+
+
+@dataclasses.dataclass(frozen=True)
+class BatchResult:
+    recorded: int
+
+
+async def record_visits(
+    context: Context, entries: list[RecordVisitInput], idempotency_key: str
+) -> Outcome[BatchResult]:
+    """Record many visits at once: all of them or none, once per key.
+
+    Each entry is checked as ``recordVisit`` checks one; errors name the entry
+    (``visits.3.householdId``). Households are checked against the caller's
+    write scope in one query, and the visits inserted in bulk.
+    """
+    if not 1 <= len(entries) <= MAX_BATCH:
+        error = InputError(ErrorCode.OUT_OF_RANGE, "visits", f"1 to {MAX_BATCH} visits per batch")
+        return Outcome(errors=(error,))
+    errors: list[InputError] = []
+    for index, entry in enumerate(entries):
+        for error in _check_input(context, entry):
+            errors.append(dataclasses.replace(error, field=f"visits.{index}.{error.field}"))
+    if errors:
+        return Outcome(errors=tuple(errors))
+
+    async def write(session: AsyncSession) -> tuple[BatchResult, int]:
+        access = context.access
+        households = await visit_queries.households_in(
+            session=session,
+            scope=access.scope(Obj.VISIT, Act.WRITE),
+            household_ids=[e.household_id for e in entries if e.household_id is not None],
+        )
+        cadre_ids = sorted({e.cadre_id for e in entries if e.cadre_id is not None})
+        cadres = {
+            c.id
+            for c in await cadre_queries.get_many(
+                session=session,
+                cadre_ids=cadre_ids,
+                scope=access.scope(Obj.CADRE),
+                self_id=access.cadre_id,
+            )
+        }
+        problems: list[InputError] = []
+        for index, entry in enumerate(entries):
+            if entry.household_id not in households:
+                problems.append(
+                    InputError(
+                        ErrorCode.UNKNOWN_HOUSEHOLD,
+                        f"visits.{index}.householdId",
+                        "no such household",
+                    )
+                )
+            if entry.cadre_id not in cadres:
+                problems.append(
+                    InputError(ErrorCode.UNKNOWN_CADRE, f"visits.{index}.cadreId", "no such cadre")
+                )
+        if problems:
+            raise Rejected(*problems)
+        ids = await visit_queries.create_many(
+            session=session,
+            rows=[
+                {
+                    "cadre_id": e.cadre_id,
+                    "household_id": e.household_id,
+                    "visited_on": e.visited_on,
+                    "notes": e.notes,
+                    "kind": e.kind,
+                    "condolence_fen": None
+                    if e.condolence_yuan is None
+                    else int(e.condolence_yuan * 100),
+                    "people_visited": e.people_visited,
+                }
+                for e in entries
+            ],
+        )
+        return BatchResult(len(ids)), len(ids)
+
+    async def load(_session: AsyncSession, recorded: int) -> BatchResult:
+        return BatchResult(recorded)
+
+    request_hash = digest(
+        [dataclasses.astuple(dataclasses.replace(e, idempotency_key="")) for e in entries]
+    )
+    return await write_once(
+        context,
+        operation="recordVisits",
+        object_type="visit_batch",
+        key=idempotency_key,
+        request_hash=request_hash,
+        write=write,
+        load=load,
+    )

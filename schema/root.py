@@ -6,7 +6,13 @@ from collections.abc import AsyncIterator, Callable
 
 import strawberry
 from graphql import GraphQLError
-from strawberry.extensions import DisableIntrospection, MaskErrors, SchemaExtension
+from strawberry.extensions import (
+    DisableIntrospection,
+    MaskErrors,
+    ParserCache,
+    SchemaExtension,
+    ValidationCache,
+)
 
 from resolvers.context import Context
 from resolvers.errors import ArgumentError
@@ -41,6 +47,9 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         CloseSession,
         lambda: MaskErrors(should_mask_error=_should_mask),
+        # Saved and repeated documents skip parsing and validation (bounded LRUs).
+        lambda: ParserCache(maxsize=1024),
+        lambda: ValidationCache(maxsize=1024),
     ]
     if not introspection:
         extensions.append(DisableIntrospection)

@@ -24,8 +24,10 @@ from schema.relay import connection, decode_id
 
 if TYPE_CHECKING:
     from schema.ledgers import LedgerItemConnection, LedgerItemFilter, MatrixCell, Meeting
+    from schema.rollups import Rollup
 
 LEDGERS = "schema.ledgers"
+ROLLUPS = "schema.rollups"
 
 Info = strawberry.Info[Context, None]
 
@@ -82,6 +84,19 @@ class Area(Node):
     ) -> Connection[Cadre]:
         page = await cadre_resolvers.page_in_area(info.context, self._row, first=first, after=after)
         return connection(page, Cadre.from_row, lambda r: r.id)
+
+    @strawberry.field(
+        description="Counts for this area's whole subtree; ask `children { rollup }` for each "
+        "child's. `from`/`to` (inclusive) limit dated counts to a window."
+    )
+    def rollup(
+        self,
+        from_: Annotated[dt.date | None, strawberry.argument(name="from")] = None,
+        to: dt.date | None = None,
+    ) -> Annotated[Rollup, strawberry.lazy(ROLLUPS)]:
+        from schema.rollups import Rollup
+
+        return Rollup(window_from=from_, window_to=to, _area=self._row)
 
     @strawberry.field(description="Courtyard meetings held in this area's subtree.")
     async def meetings(

@@ -187,6 +187,31 @@ async def record_audit(
     await session.flush()
 
 
+async def record_audits(
+    *,
+    session: AsyncSession,
+    user_id: int | None,
+    request_id: str,
+    reads: Sequence[tuple[str, int, str]],
+) -> None:
+    """Restricted reads of one request: (action, rows, scope) each, in one statement."""
+    await session.execute(
+        insert(AuditEvent),
+        [
+            {
+                "user_id": user_id or None,
+                "action": action,
+                "object_type": "ledger_item",
+                "object_id": None,
+                "scope": scope,
+                "rows": rows,
+                "request_id": request_id,
+            }
+            for action, rows, scope in reads
+        ],
+    )
+
+
 async def page_audit(
     *,
     session: AsyncSession,

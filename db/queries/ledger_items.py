@@ -14,7 +14,7 @@ from typing import Any
 from sqlalchemy import ColumnElement, and_, false, func, insert, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import scoping
+from db import counters, scoping
 from db.ledgers import Ledger, Status
 from db.models import Area, LedgerItem, LedgerItemEvent, LedgerItemReason
 from db.paths import path_end
@@ -182,6 +182,7 @@ async def create(
     event.item_id = item.id
     session.add(event)
     await session.flush()
+    await counters.items_recorded(session, [item.id])
     return item
 
 
@@ -206,6 +207,24 @@ async def transition(
     )
     if result.rowcount != 1:  # type: ignore[attr-defined]
         return False
+
+    def state(source: dict[str, Any]) -> tuple[str, str, str, str, int | None]:
+        return (
+            source["area_path"],
+            source["ledger"],
+            source["category"],
+            source["status"],
+            source["department_id"],
+        )
+
+    before = {
+        "area_path": item.area_path,
+        "ledger": item.ledger,
+        "category": item.category,
+        "status": item.status,
+        "department_id": item.department_id,
+    }
+    await counters.item_moved(session, state(before), state(before | values))
     event.item_id = item.id
     session.add(event)
     await session.flush()
@@ -242,6 +261,7 @@ async def create_many(
         await session.execute(insert(LedgerItemReason), reason_rows)
     event_rows = [event | {"item_id": item_id} for item_id, event in zip(ids, events, strict=True)]
     await session.execute(insert(LedgerItemEvent), event_rows)
+    await counters.items_recorded(session, ids)
     return ids
 
 

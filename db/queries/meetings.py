@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, Date, Integer, String, Text, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import scoping
+from db import counters, scoping
 from db.models import Area, AreaLevel, Meeting, Suggestion
 from db.queries import areas as area_queries
 from db.queries.pagination import Page, fetch_page
@@ -94,6 +94,9 @@ async def create(
         return None
     session.add_all(Suggestion(meeting_id=meeting_id, content=text) for text in suggestions)
     await session.flush()
+    path = await session.scalar(select(Area.path).where(Area.id == area_id))
+    assert path is not None
+    await counters.meeting_recorded(session, path, len(suggestions))
     return await session.get(Meeting, meeting_id)
 
 
@@ -117,4 +120,11 @@ async def add_suggestion(
         .returning(Suggestion.id)
     )
     suggestion_id = await session.scalar(statement)
-    return await session.get(Suggestion, suggestion_id) if suggestion_id is not None else None
+    if suggestion_id is None:
+        return None
+    path = await session.scalar(
+        select(Area.path).join(Meeting, Meeting.area_id == Area.id).where(Meeting.id == meeting_id)
+    )
+    assert path is not None
+    await counters.suggestion_added(session, path)
+    return await session.get(Suggestion, suggestion_id)

@@ -9,7 +9,7 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, Date, Integer, String, Text, insert, literal, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import scoping
+from db import counters, scoping
 from db.models import Area, Household, Visit, VisitKind
 from db.queries.pagination import Page, fetch_page
 from db.scoping import ScopeShape
@@ -91,4 +91,27 @@ async def create(
     visit_id = await session.scalar(statement)
     if visit_id is None:
         return None
+    await counters.visits_recorded(session, [visit_id])
     return await session.get(Visit, visit_id)
+
+
+async def households_in(
+    *, session: AsyncSession, scope: ScopeShape, household_ids: Sequence[int]
+) -> set[int]:
+    """Which of ``household_ids`` exist inside ``scope``: one query for a whole batch."""
+    statement = (
+        select(Household.id)
+        .join(Area, Area.id == Household.group_id)
+        .where(Household.id.in_(sorted(set(household_ids))), scoping.clause(scope, Area.path))
+    )
+    return set((await session.scalars(statement)).all())
+
+
+async def create_many(*, session: AsyncSession, rows: Sequence[dict[str, object]]) -> list[int]:
+    """Insert checked visits in bulk (ids in input order) and count them."""
+    statement = insert(Visit).returning(Visit.id, sort_by_parameter_order=True)
+    ids: list[int] = []
+    for start in range(0, len(rows), 500):  # see ledger_items.CHUNK
+        ids += (await session.scalars(statement, list(rows[start : start + 500]))).all()
+    await counters.visits_recorded(session, ids)
+    return ids

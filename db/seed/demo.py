@@ -15,6 +15,7 @@ import random
 from sqlalchemy import func, insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import counters
 from db.models import (
     Area,
     AreaLevel,
@@ -78,6 +79,7 @@ async def seed_demo(session: AsyncSession) -> SeedReport:
     """Load the demo county unless it is there; call inside one transaction."""
     if await area_queries.get_by_code(session=session, code=COUNTY_CODE, scope=EVERYWHERE) is None:
         await _load(session, random.Random(SEED))
+        await counters.rebuild(session)
         created = True
     else:
         created = False

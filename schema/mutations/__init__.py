@@ -8,9 +8,16 @@ from schema.access import AccessMutations
 from schema.mutations.imports import ImportMutations
 from schema.mutations.ledgers import LedgerMutations
 from schema.mutations.meetings import MeetingMutations
-from schema.mutations.visits import VisitMutations
+from schema.mutations.visits import BatchVisitMutations, VisitMutations
 
 
 @strawberry.type
-class Mutation(VisitMutations, MeetingMutations, LedgerMutations, ImportMutations, AccessMutations):
+class Mutation(
+    VisitMutations,
+    BatchVisitMutations,
+    MeetingMutations,
+    LedgerMutations,
+    ImportMutations,
+    AccessMutations,
+):
     pass

@@ -67,3 +67,51 @@ class VisitMutations:
             errors=from_input_errors(outcome.errors),
             replayed=outcome.replayed,
         )
+
+
+@strawberry.input(description="One visit of a batch.")
+class BatchVisitInput:
+    household_id: strawberry.ID
+    cadre_id: strawberry.ID
+    visited_on: dt.date
+    notes: str = ""
+    kind: VisitKind = VisitKind.ROUTINE
+    condolence_amount: Decimal | None = None
+    people_visited: int | None = None
+
+
+@strawberry.type
+class RecordVisitsPayload:
+    recorded: int = strawberry.field(description="Visits written; 0 when there are errors.")
+    errors: list[RecordVisitError]
+    replayed: bool
+
+
+@strawberry.type
+class BatchVisitMutations:
+    @strawberry.mutation(
+        description="Record up to 5,000 visits at once: all or none, once per key. Errors name "
+        "the entry, e.g. `visits.3.householdId`."
+    )
+    async def record_visits(
+        self, info: Info, visits: list[BatchVisitInput], idempotency_key: str
+    ) -> RecordVisitsPayload:
+        entries = [
+            visit_resolvers.RecordVisitInput(
+                household_id=decode_id(v.household_id, "Household"),
+                cadre_id=decode_id(v.cadre_id, "Cadre"),
+                visited_on=v.visited_on,
+                notes=v.notes,
+                idempotency_key=idempotency_key,
+                kind=v.kind,
+                condolence_yuan=v.condolence_amount,
+                people_visited=v.people_visited,
+            )
+            for v in visits
+        ]
+        outcome = await visit_resolvers.record_visits(info.context, entries, idempotency_key)
+        return RecordVisitsPayload(
+            recorded=outcome.value.recorded if outcome.value else 0,
+            errors=from_input_errors(outcome.errors),
+            replayed=outcome.replayed,
+        )

@@ -1,0 +1,405 @@
+"""Per-area counters, kept in the transaction of every write, and their recount.
+
+Each counter holds a count for an area's whole subtree: a write adds its delta
+to the area that holds the row and to every ancestor (one upsert statement for
+all of them, rows in a fixed order so concurrent writers never deadlock).
+Distinct counts (households visited, a cadre's households, needy households by
+reason) are decided by tallies: the first visit to a household is the one
+that takes its tally from 0 to 1.
+
+``recount`` computes every counter from the base rows alone; ``rebuild``
+replaces the counters and tallies with it. Tests hold the two equal.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from db.ledgers import Ledger
+from db.models import (
+    Area,
+    AreaCounter,
+    Cadre,
+    CadreTally,
+    Household,
+    HouseholdTally,
+    LedgerItem,
+    LedgerItemReason,
+    Meeting,
+    Suggestion,
+    Visit,
+)
+from db.paths import ancestor_ids
+
+QUOTA = 20  # households each agency cadre visits at least (每人至少20户)
+
+HOUSEHOLDS = "households"
+VISITED = "visited_households"
+VISITS = "visits"
+CADRES = "cadres"
+CADRES_ACTIVE = "cadres_active"
+CADRES_AT_QUOTA = "cadres_at_quota"
+MEETINGS = "meetings"
+SUGGESTIONS = "suggestions"
+CONDOLENCE_FEN = "condolence_fen"
+CONDOLENCE_PEOPLE = "condolence_people"
+ITEMS = "items"
+NEEDY = "needy"
+
+Counts = dict[tuple[int, str, str], int]
+
+
+def item_key(ledger: str, category: str, status: str, department_id: int | None) -> str:
+    return f"{ledger}|{category}|{status}|{department_id or ''}"
+
+
+def split_item_key(key: str) -> tuple[str, str, str, int | None]:
+    ledger, category, status, department = key.split("|")
+    return ledger, category, status, int(department) if department else None
+
+
+def _insert(session: AsyncSession, table: Any) -> Any:
+    dialect = session.get_bind().dialect.name
+    return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
+
+
+async def bump(session: AsyncSession, deltas: Mapping[tuple[str, str, str], int]) -> None:
+    """Add ``deltas`` keyed (area path, metric, key) to the area and all its ancestors."""
+    rows: dict[tuple[int, str, str], int] = defaultdict(int)
+    for (path, metric, key), delta in deltas.items():
+        if delta:
+            for area_id in ancestor_ids(path):
+                rows[(area_id, metric, key)] += delta
+    values = [
+        {"area_id": a, "metric": m, "key": k, "value": v}
+        for (a, m, k), v in sorted(rows.items())
+        if v
+    ]
+    if not values:
+        return
+    statement = _insert(session, AreaCounter)
+    statement = statement.on_conflict_do_update(
+        index_elements=["area_id", "metric", "key"],
+        set_={"value": AreaCounter.value + statement.excluded.value},
+    )
+    await session.execute(statement, values)
+
+
+async def _tally(
+    session: AsyncSession, table: Any, keys: list[str], rows: list[dict[str, Any]], column: str
+) -> dict[tuple[Any, ...], int]:
+    """Upsert-increment tallies; returns each one's value after the increment."""
+    if not rows:
+        return {}
+    rows = sorted(rows, key=lambda r: tuple(r[k] for k in keys))
+    statement = _insert(session, table)
+    statement = statement.on_conflict_do_update(
+        index_elements=keys, set_={column: getattr(table, column) + statement.excluded[column]}
+    ).returning(*(getattr(table, k) for k in keys), getattr(table, column))
+    found: dict[tuple[Any, ...], int] = {}
+    for start in range(0, len(rows), 500):
+        result = await session.execute(statement, rows[start : start + 500])
+        for row in result.all():
+            found[tuple(row[:-1])] = row[-1]
+    return found
+
+
+async def visits_recorded(session: AsyncSession, visit_ids: Sequence[int]) -> None:
+    """Count newly inserted visits: a handful of statements however many there are."""
+    if not visit_ids:
+        return
+    rows = (
+        await session.execute(
+            select(
+                Visit.household_id,
+                Visit.cadre_id,
+                Visit.condolence_fen,
+                Visit.people_visited,
+                Area.path,
+            )
+            .join(Household, Household.id == Visit.household_id)
+            .join(Area, Area.id == Household.group_id)
+            .where(Visit.id.in_(visit_ids))
+        )
+    ).all()
+    deltas: dict[tuple[str, str, str], int] = defaultdict(int)
+    per_household: dict[int, int] = defaultdict(int)
+    per_pair: dict[tuple[int, int], int] = defaultdict(int)
+    group_of: dict[int, str] = {}
+    for household_id, cadre_id, fen, people, path in rows:
+        deltas[(path, VISITS, "")] += 1
+        deltas[(path, CONDOLENCE_FEN, "")] += fen or 0
+        deltas[(path, CONDOLENCE_PEOPLE, "")] += people or 0
+        per_household[household_id] += 1
+        per_pair[(cadre_id, household_id)] += 1
+        group_of[household_id] = path
+    after = await _tally(
+        session,
+        HouseholdTally,
+        ["household_id", "kind"],
+        [{"household_id": h, "kind": "visits", "value": n} for h, n in per_household.items()],
+        "value",
+    )
+    for (household_id, _kind), value in after.items():
+        if value == per_household[household_id]:  # was 0 before this batch
+            deltas[(group_of[household_id], VISITED, "")] += 1
+    pairs = await _tally(
+        session,
+        CadreTally,
+        ["cadre_id", "household_id"],
+        [{"cadre_id": c, "household_id": h, "visits": n} for (c, h), n in per_pair.items()],
+        "visits",
+    )
+    new_households: dict[int, int] = defaultdict(int)
+    for (cadre_id, household_id), value in pairs.items():
+        if value == per_pair[(cadre_id, household_id)]:
+            new_households[cadre_id] += 1
+    for cadre_id, added in sorted(new_households.items()):
+        result = await session.execute(
+            update(Cadre)
+            .where(Cadre.id == cadre_id)
+            .values(households_visited=Cadre.households_visited + added)
+            .returning(Cadre.households_visited, Cadre.area_id)
+        )
+        total, area_id = result.one()
+        before = total - added
+        cadre_path = await session.scalar(select(Area.path).where(Area.id == area_id))
+        assert cadre_path is not None
+        if before == 0:
+            deltas[(cadre_path, CADRES_ACTIVE, "")] += 1
+        if before < QUOTA <= total:
+            deltas[(cadre_path, CADRES_AT_QUOTA, "")] += 1
+    await bump(session, deltas)
+
+
+async def items_recorded(session: AsyncSession, item_ids: Sequence[int]) -> None:
+    """Count newly inserted ledger items (and their needy households, by reason)."""
+    if not item_ids:
+        return
+    items = (
+        await session.execute(
+            select(
+                LedgerItem.id,
+                LedgerItem.ledger,
+                LedgerItem.category,
+                LedgerItem.status,
+                LedgerItem.department_id,
+                LedgerItem.area_path,
+                LedgerItem.household_id,
+            ).where(LedgerItem.id.in_(item_ids))
+        )
+    ).all()
+    deltas: dict[tuple[str, str, str], int] = defaultdict(int)
+    hardship: dict[int, int] = {}
+    for item_id, ledger, category, status, department_id, path, household_id in items:
+        deltas[(path, ITEMS, item_key(ledger, category, status, department_id))] += 1
+        if ledger == Ledger.HARDSHIP and household_id is not None:
+            hardship[item_id] = household_id
+    if hardship:
+        reasons = (
+            await session.execute(
+                select(LedgerItemReason.item_id, LedgerItemReason.reason).where(
+                    LedgerItemReason.item_id.in_(list(hardship))
+                )
+            )
+        ).all()
+        per_pair: dict[tuple[int, str], int] = defaultdict(int)
+        for item_id, reason in reasons:
+            per_pair[(hardship[item_id], "reason:" + reason)] += 1
+        after = await _tally(
+            session,
+            HouseholdTally,
+            ["household_id", "kind"],
+            [{"household_id": h, "kind": k, "value": n} for (h, k), n in per_pair.items()],
+            "value",
+        )
+        firsts = [(h, k) for (h, k), v in after.items() if v == per_pair[(h, k)]]
+        if firsts:
+            paths = dict(
+                (
+                    await session.execute(
+                        select(Household.id, Area.path)
+                        .join(Area, Area.id == Household.group_id)
+                        .where(Household.id.in_(sorted({h for h, _k in firsts})))
+                    )
+                ).all()
+            )
+            for household_id, kind in firsts:
+                deltas[(paths[household_id], NEEDY, kind.removeprefix("reason:"))] += 1
+    await bump(session, deltas)
+
+
+async def item_moved(
+    session: AsyncSession,
+    before: tuple[str, str, str, str, int | None],
+    after: tuple[str, str, str, str, int | None],
+) -> None:
+    """An item's (path, ledger, category, status, department) changed in a transition."""
+    if before == after:
+        return
+    old_path, *old = before
+    new_path, *new = after
+    deltas: dict[tuple[str, str, str], int] = defaultdict(int)
+    deltas[(old_path, ITEMS, item_key(*old))] -= 1  # type: ignore[arg-type]
+    deltas[(new_path, ITEMS, item_key(*new))] += 1  # type: ignore[arg-type]
+    await bump(session, deltas)
+
+
+async def meeting_recorded(session: AsyncSession, area_path: str, suggestions: int) -> None:
+    await bump(session, {(area_path, MEETINGS, ""): 1, (area_path, SUGGESTIONS, ""): suggestions})
+
+
+async def suggestion_added(session: AsyncSession, area_path: str) -> None:
+    await bump(session, {(area_path, SUGGESTIONS, ""): 1})
+
+
+# -- recount and rebuild ------------------------------------------------------------
+
+
+async def recount(session: AsyncSession) -> Counts:
+    """Every counter, from the base rows alone (not from tallies or counters)."""
+    paths = dict((await session.execute(select(Area.id, Area.path))).all())
+    counts: Counts = defaultdict(int)
+    for (area_id, metric, key), value in (await held(session)).items():
+        for ancestor in ancestor_ids(paths[area_id]):
+            counts[(ancestor, metric, key)] += value
+    return {k: v for k, v in counts.items() if v}
+
+
+async def held(session: AsyncSession) -> Counts:
+    """Counts of the rows each area holds itself (not its subtree), from the base rows."""
+    leaf: dict[tuple[int, str, str], int] = defaultdict(int)
+
+    def add(rows: Iterable[Any], metric: str, key_of: Any = None) -> None:
+        for row in rows:
+            area_id, *rest, value = row
+            key = key_of(*rest) if key_of else ""
+            leaf[(area_id, metric, key)] += int(value or 0)
+
+    g = Household.group_id
+    add((await session.execute(select(g, func.count()).group_by(g))).all(), HOUSEHOLDS)
+    visits = select(g, func.count(), func.sum(Visit.condolence_fen), func.sum(Visit.people_visited))
+    visits = visits.join(Household, Household.id == Visit.household_id).group_by(g)
+    for area_id, count, fen, people in (await session.execute(visits)).all():
+        leaf[(area_id, VISITS, "")] += count
+        leaf[(area_id, CONDOLENCE_FEN, "")] += int(fen or 0)
+        leaf[(area_id, CONDOLENCE_PEOPLE, "")] += int(people or 0)
+    visited = (
+        select(g, func.count(func.distinct(Visit.household_id)))
+        .join(Household, Household.id == Visit.household_id)
+        .group_by(g)
+    )
+    add((await session.execute(visited)).all(), VISITED)
+    add(
+        (await session.execute(select(Cadre.area_id, func.count()).group_by(Cadre.area_id))).all(),
+        CADRES,
+    )
+    per_cadre = (
+        select(Visit.cadre_id, func.count(func.distinct(Visit.household_id)).label("n"))
+        .group_by(Visit.cadre_id)
+        .subquery()
+    )
+    for metric, least in ((CADRES_ACTIVE, 1), (CADRES_AT_QUOTA, QUOTA)):
+        statement = (
+            select(Cadre.area_id, func.count())
+            .join(per_cadre, per_cadre.c.cadre_id == Cadre.id)
+            .where(per_cadre.c.n >= least)
+            .group_by(Cadre.area_id)
+        )
+        add((await session.execute(statement)).all(), metric)
+    add(
+        (
+            await session.execute(select(Meeting.area_id, func.count()).group_by(Meeting.area_id))
+        ).all(),
+        MEETINGS,
+    )
+    suggestions = (
+        select(Meeting.area_id, func.count())
+        .select_from(Suggestion)
+        .join(Meeting, Meeting.id == Suggestion.meeting_id)
+        .group_by(Meeting.area_id)
+    )
+    add((await session.execute(suggestions)).all(), SUGGESTIONS)
+    items = select(
+        LedgerItem.area_id,
+        LedgerItem.ledger,
+        LedgerItem.category,
+        LedgerItem.status,
+        LedgerItem.department_id,
+        func.count(),
+    ).group_by(
+        LedgerItem.area_id,
+        LedgerItem.ledger,
+        LedgerItem.category,
+        LedgerItem.status,
+        LedgerItem.department_id,
+    )
+    add((await session.execute(items)).all(), ITEMS, item_key)
+    needy = (
+        select(g, LedgerItemReason.reason, func.count(func.distinct(LedgerItem.household_id)))
+        .select_from(LedgerItem)
+        .join(LedgerItemReason, LedgerItemReason.item_id == LedgerItem.id)
+        .join(Household, Household.id == LedgerItem.household_id)
+        .where(LedgerItem.ledger == Ledger.HARDSHIP)
+        .group_by(g, LedgerItemReason.reason)
+    )
+    add((await session.execute(needy)).all(), NEEDY, lambda reason: reason)
+    return {k: v for k, v in leaf.items() if v}
+
+
+async def stored(session: AsyncSession) -> Counts:
+    rows = await session.execute(
+        select(AreaCounter.area_id, AreaCounter.metric, AreaCounter.key, AreaCounter.value)
+    )
+    return {(a, m, k): v for a, m, k, v in rows.all() if v}
+
+
+async def rebuild(session: AsyncSession) -> int:
+    """Replace counters and tallies with a recount from the base rows; returns counters."""
+    await session.execute(delete(AreaCounter))
+    await session.execute(delete(HouseholdTally))
+    await session.execute(delete(CadreTally))
+    await session.execute(
+        insert(HouseholdTally).from_select(
+            ["household_id", "kind", "value"],
+            select(Visit.household_id, literal("visits"), func.count()).group_by(
+                Visit.household_id
+            ),
+        )
+    )
+    await session.execute(
+        insert(HouseholdTally).from_select(
+            ["household_id", "kind", "value"],
+            select(
+                LedgerItem.household_id,
+                literal("reason:") + LedgerItemReason.reason,
+                func.count(),
+            )
+            .join(LedgerItemReason, LedgerItemReason.item_id == LedgerItem.id)
+            .where(LedgerItem.ledger == Ledger.HARDSHIP, LedgerItem.household_id.is_not(None))
+            .group_by(LedgerItem.household_id, LedgerItemReason.reason),
+        )
+    )
+    await session.execute(
+        insert(CadreTally).from_select(
+            ["cadre_id", "household_id", "visits"],
+            select(Visit.cadre_id, Visit.household_id, func.count()).group_by(
+                Visit.cadre_id, Visit.household_id
+            ),
+        )
+    )
+    per_cadre = select(func.count()).where(CadreTally.cadre_id == Cadre.id).scalar_subquery()
+    await session.execute(update(Cadre).values(households_visited=per_cadre))
+    counts = await recount(session)
+    values = [
+        {"area_id": a, "metric": m, "key": k, "value": v} for (a, m, k), v in sorted(counts.items())
+    ]
+    for start in range(0, len(values), 5000):
+        await session.execute(insert(AreaCounter), values[start : start + 5000])
+    return len(values)
