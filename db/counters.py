@@ -49,19 +49,24 @@ MEETINGS = "meetings"
 SUGGESTIONS = "suggestions"
 CONDOLENCE_FEN = "condolence_fen"
 CONDOLENCE_PEOPLE = "condolence_people"
-ITEMS = "items"
+ITEMS = "items"  # key: ledger|category|status
+ITEM_STATUS = "item_status"  # key: ledger|status (the coarse view most screens show)
 NEEDY = "needy"
 
 Counts = dict[tuple[int, str, str], int]
 
 
-def item_key(ledger: str, category: str, status: str, department_id: int | None) -> str:
-    return f"{ledger}|{category}|{status}|{department_id or ''}"
+def item_key(ledger: str, category: str, status: str) -> str:
+    return f"{ledger}|{category}|{status}"
 
 
-def split_item_key(key: str) -> tuple[str, str, str, int | None]:
-    ledger, category, status, department = key.split("|")
-    return ledger, category, status, int(department) if department else None
+def status_key(ledger: str, status: str) -> str:
+    return f"{ledger}|{status}"
+
+
+def split_item_key(key: str) -> tuple[str, str, str]:
+    ledger, category, status = key.split("|")
+    return ledger, category, status
 
 
 def _insert(session: AsyncSession, table: Any) -> Any:
@@ -197,8 +202,9 @@ async def items_recorded(session: AsyncSession, item_ids: Sequence[int]) -> None
     ).all()
     deltas: dict[tuple[str, str, str], int] = defaultdict(int)
     hardship: dict[int, int] = {}
-    for item_id, ledger, category, status, department_id, path, household_id in items:
-        deltas[(path, ITEMS, item_key(ledger, category, status, department_id))] += 1
+    for item_id, ledger, category, status, _department, path, household_id in items:
+        deltas[(path, ITEMS, item_key(ledger, category, status))] += 1
+        deltas[(path, ITEM_STATUS, status_key(ledger, status))] += 1
         if ledger == Ledger.HARDSHIP and household_id is not None:
             hardship[item_id] = household_id
     if hardship:
@@ -246,8 +252,12 @@ async def item_moved(
     old_path, *old = before
     new_path, *new = after
     deltas: dict[tuple[str, str, str], int] = defaultdict(int)
-    deltas[(old_path, ITEMS, item_key(*old))] -= 1  # type: ignore[arg-type]
-    deltas[(new_path, ITEMS, item_key(*new))] += 1  # type: ignore[arg-type]
+    old_ledger, old_category, old_status, _old_department = old
+    new_ledger, new_category, new_status, _new_department = new
+    deltas[(old_path, ITEMS, item_key(str(old_ledger), str(old_category), str(old_status)))] -= 1
+    deltas[(new_path, ITEMS, item_key(str(new_ledger), str(new_category), str(new_status)))] += 1
+    deltas[(old_path, ITEM_STATUS, status_key(str(old_ledger), str(old_status)))] -= 1
+    deltas[(new_path, ITEM_STATUS, status_key(str(new_ledger), str(new_status)))] += 1
     await bump(session, deltas)
 
 
@@ -327,20 +337,11 @@ async def held(session: AsyncSession) -> Counts:
     )
     add((await session.execute(suggestions)).all(), SUGGESTIONS)
     items = select(
-        LedgerItem.area_id,
-        LedgerItem.ledger,
-        LedgerItem.category,
-        LedgerItem.status,
-        LedgerItem.department_id,
-        func.count(),
-    ).group_by(
-        LedgerItem.area_id,
-        LedgerItem.ledger,
-        LedgerItem.category,
-        LedgerItem.status,
-        LedgerItem.department_id,
-    )
-    add((await session.execute(items)).all(), ITEMS, item_key)
+        LedgerItem.area_id, LedgerItem.ledger, LedgerItem.category, LedgerItem.status, func.count()
+    ).group_by(LedgerItem.area_id, LedgerItem.ledger, LedgerItem.category, LedgerItem.status)
+    for area_id, ledger, category, status, count in (await session.execute(items)).all():
+        leaf[(area_id, ITEMS, item_key(ledger, category, status))] += count
+        leaf[(area_id, ITEM_STATUS, status_key(ledger, status))] += count
     needy = (
         select(g, LedgerItemReason.reason, func.count(func.distinct(LedgerItem.household_id)))
         .select_from(LedgerItem)

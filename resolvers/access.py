@@ -41,6 +41,7 @@ class Access:
         self.principal = principal
         self.authorizer = authorizer
         self._scopes: dict[tuple[str, str], Scope] = {}
+        self._ledger_scopes: dict[Act, dict[Ledger, Scope]] = {}
 
     @property
     def user_id(self) -> int:
@@ -58,8 +59,10 @@ class Access:
 
     def ledger_scopes(self, act: Act = Act.READ) -> dict[Ledger, Scope]:
         """Each ledger the caller may ``act`` on somewhere, with where."""
-        found = {ledger: self.scope(ledger_object(ledger.value), act) for ledger in Ledger}
-        return {ledger: scope for ledger, scope in found.items() if not scope.empty}
+        if act not in self._ledger_scopes:
+            found = {ledger: self.scope(ledger_object(ledger.value), act) for ledger in Ledger}
+            self._ledger_scopes[act] = {k: v for k, v in found.items() if not v.empty}
+        return dict(self._ledger_scopes[act])
 
     @property
     def visible_ledgers(self) -> frozenset[Ledger]:

@@ -33,7 +33,7 @@ from db.queries import ledger_items as item_queries
 from db.queries import meetings as meeting_queries
 from db.queries import visits as visit_queries
 from policies.permissions import Obj
-from resolvers.rollups import Answer, Rollups
+from resolvers.rollups import BUNDLE, Answer, Rollups
 from resolvers.rollups import Request as RollupRequest
 
 if TYPE_CHECKING:
@@ -166,8 +166,21 @@ class Loaders:
         return _group(keys, rows, lambda row: row.item_id)
 
     async def _rollups(self, keys: list[RollupRequest]) -> list[Answer]:
+        # Counters of one area come from one row set: answer the whole bundle now and
+        # prime the loader, so fields awaited in later ticks cost no statement.
+        wanted = list(keys)
+        extra = [
+            RollupRequest(family, key.path)
+            for key in keys
+            if key.window is None and key.family in BUNDLE
+            for family in BUNDLE
+            if family is not key.family
+        ]
         async with self._reading() as session:
-            return await self.rollup_answers.answer(session, keys)
+            answers = await self.rollup_answers.answer(session, wanted + extra)
+        for request, answer in zip(extra, answers[len(wanted) :], strict=True):
+            self.rollup_by_request.prime(request, answer)
+        return answers[: len(wanted)]
 
     async def _reasons(self, keys: list[int]) -> list[list[str]]:
         async with self._reading() as session:

@@ -36,6 +36,7 @@ class Family(enum.StrEnum):
     CADRES = "cadres"
     MEETINGS = "meetings"
     ITEMS = "items"
+    ITEM_STATUS = "item_status"
     NEEDY = "needy"
     OVERDUE = "overdue"
     WEEKLY = "weekly"
@@ -52,8 +53,13 @@ COUNTER_METRICS: dict[Family, tuple[str, ...]] = {
     Family.CADRES: (counters.CADRES, counters.CADRES_ACTIVE, counters.CADRES_AT_QUOTA),
     Family.MEETINGS: (counters.MEETINGS, counters.SUGGESTIONS),
     Family.ITEMS: (counters.ITEMS,),
+    Family.ITEM_STATUS: (counters.ITEM_STATUS,),
     Family.NEEDY: (counters.NEEDY,),
 }
+# Families of a few scalar counters per area: fetched together whenever one is asked.
+BUNDLE = (Family.HOUSEHOLDS, Family.VISITS, Family.CADRES, Family.MEETINGS)
+LEDGER_METRICS = frozenset({counters.ITEMS, counters.ITEM_STATUS})
+LEDGER_FAMILIES = frozenset({Family.ITEMS, Family.ITEM_STATUS, Family.OVERDUE})
 FAMILY_OBJECT = {
     Family.HOUSEHOLDS: Obj.HOUSEHOLD.value,
     Family.VISITS: Obj.VISIT.value,
@@ -102,6 +108,8 @@ class Rollups:
 
     def __init__(self, access: Access) -> None:
         self.access = access
+        self._partial: dict[tuple[Family, str], bool] = {}
+        self._piece_memo: dict[tuple[Scope, str], list[tuple[int, str]] | None] = {}
 
     def _scope(self, family: Family) -> Scope:
         return self.access.scope(FAMILY_OBJECT[family], Act.READ)
@@ -110,9 +118,14 @@ class Rollups:
         return self.access.ledger_scopes(Act.READ)
 
     def partial(self, family: Family, path: str) -> bool:
-        if family in (Family.ITEMS, Family.OVERDUE):
-            return any(not s.covers(path) for s in self._ledger_scopes().values())
-        return not self._scope(family).covers(path)
+        key = (family, path)
+        if key not in self._partial:
+            if family in LEDGER_FAMILIES:
+                found = any(not s.covers(path) for s in self._ledger_scopes().values())
+            else:
+                found = not self._scope(family).covers(path)
+            self._partial[key] = found
+        return self._partial[key]
 
     async def answer(self, session: AsyncSession, requests: Sequence[Request]) -> list[Answer]:
         results: dict[Request, Counts] = {}
@@ -138,38 +151,49 @@ class Rollups:
     ) -> list[tuple[Ledger | None, list[tuple[int, str]]]] | None:
         if request.window is not None or request.family not in COUNTER_METRICS:
             return None
-        if request.family is Family.ITEMS:
+        if request.family in LEDGER_FAMILIES:
             plan: list[tuple[Ledger | None, list[tuple[int, str]]]] = []
             for ledger, scope in self._ledger_scopes().items():
-                pieces = _pieces(scope, request.path)
+                pieces = self._pieces(scope, request.path)
                 if pieces is None:
                     return None
                 plan.append((ledger, pieces))
             return plan
-        pieces = _pieces(self._scope(request.family), request.path)
+        pieces = self._pieces(self._scope(request.family), request.path)
         return None if pieces is None else [(None, pieces)]
+
+    def _pieces(self, scope: Scope, path: str) -> list[tuple[int, str]] | None:
+        key = (scope, path)
+        if key not in self._piece_memo:
+            self._piece_memo[key] = _pieces(scope, path)
+        return self._piece_memo[key]
 
     async def _from_counters(
         self,
         session: AsyncSession,
         planned: list[tuple[Request, list[tuple[Ledger | None, list[tuple[int, str]]]]]],
     ) -> dict[Request, Counts]:
-        area_ids = {ancestor_ids(p)[-1] for _r, plan in planned for _l, ps in plan for _s, p in ps}
+        area_of = {
+            p: ancestor_ids(p)[-1] for _r, plan in planned for _l, ps in plan for _s, p in ps
+        }
         metrics = sorted({m for r, _p in planned for m in COUNTER_METRICS[r.family]})
-        stored: dict[int, dict[tuple[str, str], int]] = defaultdict(dict)
+        # area → metric → ledger ("" for keys without one) → [(key, value)]
+        stored: dict[int, dict[str, dict[str, list[tuple[str, int]]]]] = defaultdict(
+            lambda: defaultdict(lambda: defaultdict(list))
+        )
         for area_id, metric, key, value in await rollup_queries.counter_rows(
-            session=session, area_ids=sorted(area_ids), metrics=metrics
+            session=session, area_ids=sorted(set(area_of.values())), metrics=metrics
         ):
-            stored[area_id][(metric, key)] = value
+            prefix = key.split("|", 1)[0] if metric in LEDGER_METRICS else ""
+            stored[area_id][metric][prefix].append((key, value))
         results: dict[Request, Counts] = {}
         for request, plan in planned:
             counts: Counts = defaultdict(int)
-            wanted = COUNTER_METRICS[request.family]
-            for ledger, pieces in plan:
-                prefix = f"{ledger.value}|" if ledger is not None else ""
-                for sign, path in pieces:
-                    for (metric, key), value in stored[ancestor_ids(path)[-1]].items():
-                        if metric in wanted and key.startswith(prefix):
+            for metric in COUNTER_METRICS[request.family]:
+                for plan_ledger, pieces in plan:
+                    name = plan_ledger.value if plan_ledger is not None else ""
+                    for sign, path in pieces:
+                        for key, value in stored[area_of[path]][metric][name]:
                             counts[(metric, key)] += sign * value
             results[request] = {k: v for k, v in counts.items() if v}
         return results
@@ -204,7 +228,7 @@ class Rollups:
                 return await rollup_queries.meetings(
                     session=session, paths=paths, scope=self._scope(family), window=span
                 )
-            case Family.ITEMS:
+            case Family.ITEMS | Family.ITEM_STATUS:
                 return await rollup_queries.items(
                     session=session, paths=paths, scopes=self._ledger_scopes(), window=span
                 )
@@ -240,5 +264,6 @@ def restricted_rows(counts: Counts) -> int:
     return sum(
         value
         for (metric, key), value in counts.items()
-        if metric in (counters.ITEMS, "overdue") and Ledger(key.split("|")[0]) in RESTRICTED
+        if metric in (counters.ITEMS, counters.ITEM_STATUS, "overdue")
+        and Ledger(key.split("|")[0]) in RESTRICTED
     )

@@ -14,7 +14,7 @@ import strawberry
 from db import counters, models
 from db.counters import split_item_key
 from db.queries.rollups import Window
-from resolvers.rollups import Family, Request, restricted_rows
+from resolvers.rollups import LEDGER_FAMILIES, Family, Request, restricted_rows
 from schema.types import Info
 
 
@@ -67,7 +67,7 @@ class Rollup:
     ) -> dict[tuple[str, str], int]:
         request = Request(family, self._area.path, self._window() if dated else None, as_of)
         answer = await info.context.loaders.rollup_by_request.load(request)
-        if family in (Family.ITEMS, Family.OVERDUE):
+        if family in LEDGER_FAMILIES:
             info.context.note_restricted_read(
                 "read:rollup", restricted_rows(answer.counts), self._area.path
             )
@@ -140,7 +140,7 @@ class Rollup:
     async def items(self, info: Info, ledgers: list[str] | None = None) -> list[ItemCount]:
         totals: dict[tuple[str, str, str], int] = {}
         for (metric, key), value in (await self._counts(info, Family.ITEMS)).items():
-            ledger, category, status, _department = split_item_key(key)
+            ledger, category, status = split_item_key(key)
             if metric == counters.ITEMS and (ledgers is None or ledger in ledgers):
                 index = (ledger, category, status)
                 totals[index] = totals.get(index, 0) + value
@@ -152,9 +152,9 @@ class Rollup:
     @strawberry.field(description="Ledger items by status, all visible ledgers together.")
     async def items_by_status(self, info: Info) -> list[StatusCount]:
         totals: dict[str, int] = {}
-        for (metric, key), value in (await self._counts(info, Family.ITEMS)).items():
-            status = split_item_key(key)[2]
-            if metric == counters.ITEMS:
+        for (metric, key), value in (await self._counts(info, Family.ITEM_STATUS)).items():
+            status = key.split("|")[1]
+            if metric == counters.ITEM_STATUS:
                 totals[status] = totals.get(status, 0) + value
         return [StatusCount(status=s, count=n) for s, n in sorted(totals.items())]
 

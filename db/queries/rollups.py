@@ -17,7 +17,7 @@ from sqlalchemy import ColumnElement, Date, and_, false, func, literal, or_, sel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import counters, scoping
-from db.counters import item_key
+from db.counters import item_key, status_key
 from db.ledgers import Ledger
 from db.models import (
     Area,
@@ -60,10 +60,12 @@ def _subtrees(column: Any, paths: Sequence[str]) -> ColumnElement[bool]:
 async def counter_rows(
     *, session: AsyncSession, area_ids: Sequence[int], metrics: Sequence[str]
 ) -> list[tuple[int, str, str, int]]:
-    statement = select(
-        AreaCounter.area_id, AreaCounter.metric, AreaCounter.key, AreaCounter.value
-    ).where(AreaCounter.area_id.in_(sorted(set(area_ids))), AreaCounter.metric.in_(metrics))
-    return [(a, m, k, v) for a, m, k, v in (await session.execute(statement)).all()]
+    table = AreaCounter.__table__.c
+    statement = select(table.area_id, table.metric, table.key, table.value).where(
+        table.area_id.in_(sorted(set(area_ids))), table.metric.in_(metrics)
+    )
+    connection = await session.connection()
+    return [(a, m, k, v) for a, m, k, v in (await connection.execute(statement)).all()]
 
 
 async def households(
@@ -180,7 +182,6 @@ async def items(
             LedgerItem.ledger,
             LedgerItem.category,
             LedgerItem.status,
-            LedgerItem.department_id,
             func.count(),
         )
         .where(
@@ -188,20 +189,13 @@ async def items(
             item_queries.visible(scopes),
             window.clause(LedgerItem.received_on),
         )
-        .group_by(
-            LedgerItem.area_path,
-            LedgerItem.ledger,
-            LedgerItem.category,
-            LedgerItem.status,
-            LedgerItem.department_id,
-        )
+        .group_by(LedgerItem.area_path, LedgerItem.ledger, LedgerItem.category, LedgerItem.status)
     )
-    return [
-        (path, counters.ITEMS, item_key(ledger, category, status, department), n)
-        for path, ledger, category, status, department, n in (
-            await session.execute(statement)
-        ).all()
-    ]
+    rows: list[Row] = []
+    for path, ledger, category, status, n in (await session.execute(statement)).all():
+        rows.append((path, counters.ITEMS, item_key(ledger, category, status), n))
+        rows.append((path, counters.ITEM_STATUS, status_key(ledger, status), n))
+    return rows
 
 
 async def needy(

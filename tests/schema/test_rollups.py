@@ -60,7 +60,7 @@ def _expected(fresh: dict[tuple[int, str, str], int], area_id: int) -> dict[str,
     needy = []
     for (a, metric, key), value in sorted(fresh.items()):
         if a == area_id and metric == counters.ITEMS:
-            ledger, category, status, _d = counters.split_item_key(key)
+            ledger, category, status = counters.split_item_key(key)
             items[(ledger, category, status)] = items.get((ledger, category, status), 0) + value
         if a == area_id and metric == counters.NEEDY:
             needy.append({"reason": key, "households": value})
