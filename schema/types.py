@@ -89,14 +89,15 @@ class Area(Node):
         description="Counts for this area's whole subtree; ask `children { rollup }` for each "
         "child's. `from`/`to` (inclusive) limit dated counts to a window."
     )
-    def rollup(
+    async def rollup(
         self,
+        info: Info,
         from_: Annotated[dt.date | None, strawberry.argument(name="from")] = None,
         to: dt.date | None = None,
     ) -> Annotated[Rollup, strawberry.lazy(ROLLUPS)]:
         from schema.rollups import Rollup
 
-        return Rollup(window_from=from_, window_to=to, _area=self._row)
+        return await Rollup.build(info, self._row, from_, to)
 
     @strawberry.field(description="Courtyard meetings held in this area's subtree.")
     async def meetings(
