@@ -26,7 +26,10 @@ from bench.common import fresh_database
 from db.engine import create_engine, create_sessionmaker, write_transaction
 from db.ledgers import CATALOG, HARDSHIP_REASONS, Ledger
 from db.models import Area, AreaLevel, Cadre, Household, LedgerItem
+from db.queries import access as access_queries
 from db.seed.demo import seed_demo
+from policies.authorizer import shipped_rules
+from resolvers.auth import mint_token
 from resolvers.spreadsheets import COLUMNS, write_xlsx
 
 IMPORT = """
@@ -41,6 +44,21 @@ async def build_sheet(url: str, rows: int) -> tuple[bytes, int]:
     sessionmaker = create_sessionmaker(engine)
     async with write_transaction(sessionmaker) as session:
         await seed_demo(session)
+        await access_queries.replace_rules(
+            session=session, rules=[(r.role, r.obj, r.act, r.eft) for r in shipped_rules()]
+        )
+        user = await access_queries.create_user(
+            session=session, username="importer", display_name="", cadre_id=None
+        )
+        county = await session.scalar(select(Area).where(Area.parent_id.is_(None)))
+        assert county is not None
+        await access_queries.grant(
+            session=session,
+            user_id=user.id,
+            role="county_leader",
+            area_id=county.id,
+            department_id=None,
+        )
     async with sessionmaker() as session:
         village = (
             await session.scalars(
@@ -86,11 +104,17 @@ async def main() -> None:
     args = parser.parse_args()
     url = await fresh_database(args.database)
     content, village_id = await build_sheet(url, args.rows)
-    app = create_app(Settings(database_url=url))
+    settings = Settings(database_url=url)
+    app = create_app(settings)
+    token = mint_token(settings.auth_config(), "importer")
     village = base64.b64encode(f"Area:{village_id}".encode()).decode()
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://bench") as client:
+        async with httpx.AsyncClient(
+            transport=transport,
+            base_url="http://bench",
+            headers={"authorization": f"Bearer {token}"},
+        ) as client:
             started = time.perf_counter()
             response = await client.post(
                 "/graphql",

@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 
 import strawberry
-from strawberry.relay import Connection
+from strawberry.relay import Connection, GlobalID
 
 from db import models
 from resolvers import admin
@@ -37,8 +37,6 @@ class RoleGrant:
 
 
 def _global(type_name: str, row_id: int) -> str:
-    from strawberry.relay import GlobalID
-
     return str(GlobalID(type_name, str(row_id)))
 
 
