@@ -19,6 +19,7 @@ from db.queries import access as access_queries
 from db.queries.pagination import Page
 from policies.authorizer import Decision, Rule
 from policies.permissions import Act, Obj, Role
+from policies.scope import EVERYWHERE
 from resolvers import checks, references
 from resolvers.access import Access, Grant
 from resolvers.auth import new_api_key, principal_of
@@ -79,6 +80,10 @@ async def create_user(
         return Outcome(errors=tuple(errors))
     try:
         async with write_transaction(context.sessionmaker) as session:
+            if cadre_id is not None:
+                cadre = await references.cadre(session, "cadreId", cadre_id, EVERYWHERE, None)
+                if isinstance(cadre, InputError):
+                    return Outcome(errors=(cadre,))
             user = await access_queries.create_user(
                 session=session, username=username, display_name=display_name, cadre_id=cadre_id
             )

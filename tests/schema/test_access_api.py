@@ -299,3 +299,21 @@ async def test_revoking_takes_effect_on_the_next_request(
       changed errors { __typename } } }"""
     assert (await gql(await as_user("boss"), revoke, {"a": village}))["revokeRole"]["changed"]
     assert (await gql(http, query, {"a": village}))["node"] is None
+
+
+async def test_creating_a_user_checks_the_cadre_and_the_name(
+    tree: Tree, sessionmaker: async_sessionmaker[AsyncSession], as_user: As
+) -> None:
+    await grant(sessionmaker, "boss", "admin", tree.county_id)
+    admin = await as_user("boss")
+    query = """mutation ($c: ID) { createUser(username: "vc2", cadreId: $c) {
+      username errors { __typename ... on UserError { field } } } }"""
+    unknown = await gql(admin, query, {"c": global_id("Cadre", 99999)})
+    assert unknown["createUser"] == {
+        "username": None,
+        "errors": [{"__typename": "UnknownCadre", "field": "cadreId"}],
+    }
+    made = await gql(admin, query, {"c": global_id("Cadre", tree.cadre_id)})
+    assert made["createUser"] == {"username": "vc2", "errors": []}
+    again = await gql(admin, query, {"c": None})
+    assert again["createUser"]["errors"] == [{"__typename": "NotAllowedHere", "field": "username"}]
