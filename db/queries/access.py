@@ -173,8 +173,8 @@ async def record_audit(
     rows: int = 0,
     request_id: str = "",
 ) -> None:
-    session.add(
-        AuditEvent(
+    await session.execute(
+        insert(AuditEvent).values(
             user_id=user_id or None,  # 0: the service itself
             action=action,
             object_type=object_type,
@@ -184,7 +184,6 @@ async def record_audit(
             request_id=request_id,
         )
     )
-    await session.flush()
 
 
 async def record_audits(

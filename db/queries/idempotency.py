@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import IdempotencyKey
@@ -29,8 +29,8 @@ async def create(
     result_id: int,
 ) -> None:
     """Record the key in the write's own transaction; a concurrent twin fails on the key."""
-    session.add(
-        IdempotencyKey(
+    await session.execute(
+        insert(IdempotencyKey).values(
             user_id=user_id,
             operation=operation,
             key=key,
@@ -38,4 +38,3 @@ async def create(
             result_id=result_id,
         )
     )
-    await session.flush()

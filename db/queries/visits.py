@@ -86,13 +86,13 @@ async def create(
             ],
             source,
         )
-        .returning(Visit.id)
+        .returning(Visit)
     )
-    visit_id = await session.scalar(statement)
-    if visit_id is None:
+    visit = await session.scalar(statement)
+    if visit is None:
         return None
-    await counters.visits_recorded(session, [visit_id])
-    return await session.get(Visit, visit_id)
+    await counters.visits_recorded(session, [visit.id])
+    return visit
 
 
 async def households_in(
