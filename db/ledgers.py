@@ -123,9 +123,6 @@ class Status(enum.StrEnum):
     DECLINED = "declined"  # policy does not allow it; answered with reasons
 
 
-OPEN_STATUSES: frozenset[Status] = frozenset(
-    {Status.RECEIVED, Status.ASSIGNED, Status.PLANNED, Status.ESCALATED}
-)
 CLOSED_STATUSES: frozenset[Status] = frozenset({Status.RESOLVED, Status.DECLINED})
 
 

@@ -24,7 +24,7 @@ from sqlalchemy import (
     UniqueConstraint,
     func,
 )
-from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from db.ledgers import Action, Ledger, Resolution, Satisfaction, Status
 
@@ -109,8 +109,6 @@ class Area(Base):
     created_at: Mapped[dt.datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
-
-    parent: Mapped[Area | None] = relationship(remote_side=[id], lazy="raise")
 
     __table_args__ = (
         CheckConstraint("depth >= 0 AND depth <= 4", name="depth_range"),

@@ -66,19 +66,6 @@ class Scope:
         whole = any(g.department_id is None and _under(path, g.path) for g in self.grants)
         return whole and not any(_under(d, path) or _under(path, d) for d in self.denied)
 
-    def touches(self, path: str) -> bool:
-        """Whether any part of the subtree at ``path`` is in scope."""
-        if any(_under(path, d) for d in self.denied):
-            return False
-        return any(_under(path, g.path) or _under(g.path, path) for g in self.grants)
 
-    def describe(self) -> str:
-        grants = ",".join(
-            g.path + (f"#{g.department_id}" if g.department_id else "") for g in self.grants
-        )
-        return grants + (" minus " + ",".join(self.denied) if self.denied else "")
-
-
-NOTHING = Scope()
 # The system's own scope (checks that concern the tree above a caller's reach).
 EVERYWHERE = Scope(grants=(Grant("/"),))

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 
-from db.ledgers import RESTRICTED, Ledger
+from db.ledgers import Ledger
 from policies.authorizer import Assignment, Authorizer, Decision
 from policies.permissions import Act, Obj, ledger_object
 from policies.scope import EVERYWHERE, Scope
@@ -67,9 +67,6 @@ class Access:
     @property
     def visible_ledgers(self) -> frozenset[Ledger]:
         return frozenset(self.ledger_scopes(Act.READ))
-
-    def restricted_visible(self) -> frozenset[Ledger]:
-        return self.visible_ledgers & RESTRICTED
 
     def can(self, obj: str, act: Act, path: str | None) -> bool:
         scope = self.scope(obj, act)

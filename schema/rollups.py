@@ -68,8 +68,6 @@ NEEDS: dict[str, tuple[Family, ...]] = {
     "weeklyVisits": (Family.WEEKLY,),
 }
 UNDATED = frozenset({Family.HOUSEHOLDS})
-# cadres: the head count is undated, the visiting counts follow the window
-CADRE_TOTAL = "cadre_total"
 
 
 def _names(selections: list[Selection]) -> set[str]:

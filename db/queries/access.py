@@ -37,10 +37,6 @@ async def create_user(
     return user
 
 
-async def list_users(*, session: AsyncSession) -> Sequence[User]:
-    return (await session.scalars(select(User).order_by(User.username))).all()
-
-
 async def list_assignments(
     *, session: AsyncSession, user_id: int
 ) -> Sequence[tuple[RoleAssignment, str]]:
