@@ -39,7 +39,7 @@ from resolvers.context import Context
 from resolvers.errors import ErrorCode, InputError
 from resolvers.ledger_items import REASON_LEDGERS, TEXT_MAX, TITLE_MAX, visible_ledger
 from resolvers.workdays import add_working_days
-from resolvers.writes import Outcome, Rejected, write_once
+from resolvers.writes import Outcome, Rejected, digest, write_once
 
 E = TypeVar("E", bound=enum.StrEnum)
 VILLAGES = frozenset({AreaLevel.VILLAGE, AreaLevel.COMMUNITY})
@@ -123,9 +123,7 @@ async def import_sheet(
     async def load(_session: AsyncSession, imported: int) -> ImportReport:
         return ImportReport(imported=imported)
 
-    request_hash = hashlib.sha256(
-        village_id.__repr__().encode() + b"\0" + file_name.encode() + b"\0" + content
-    ).hexdigest()
+    request_hash = digest(village_id, file_name, hashlib.sha256(content).hexdigest())
     try:
         return await write_once(
             context,

@@ -135,9 +135,11 @@ def build_filter(context: Context, area: Area, args: FilterArgs) -> item_queries
     )
 
 
-def is_partial(spec: item_queries.LedgerFilter) -> bool:
+def is_partial(context: Context, spec: item_queries.LedgerFilter) -> bool:
     """Whether some ledger of the view is visible over only part of the subtree."""
-    return any(not scope.covers(spec.path) for scope in spec.scopes.values())  # type: ignore[attr-defined]
+    return any(
+        not context.access.scope(_object(ledger)).covers(spec.path) for ledger in spec.scopes
+    )
 
 
 def _describe(spec: item_queries.LedgerFilter) -> str:

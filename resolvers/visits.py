@@ -72,7 +72,7 @@ async def record_visit(context: Context, data: RecordVisitInput) -> Outcome[Visi
     errors = _check_input(context, data)
     if errors:
         return Outcome(errors=tuple(errors))
-    fen = None if data.condolence_yuan is None else int(data.condolence_yuan * 100)
+    fen = _fen(data.condolence_yuan)
 
     async def write(session: AsyncSession) -> tuple[Visit, int]:
         await _check_references(context, session, data)
@@ -115,6 +115,11 @@ async def record_visit(context: Context, data: RecordVisitInput) -> Outcome[Visi
         write=write,
         load=load,
     )
+
+
+def _fen(yuan: Decimal | None) -> int | None:
+    """Yuan (checked: to the fen) as integer fen, as stored."""
+    return None if yuan is None else int(yuan * 100)
 
 
 def _check_input(context: Context, data: RecordVisitInput) -> list[InputError]:
@@ -250,9 +255,7 @@ async def record_visits(
                     "visited_on": e.visited_on,
                     "notes": e.notes,
                     "kind": e.kind,
-                    "condolence_fen": None
-                    if e.condolence_yuan is None
-                    else int(e.condolence_yuan * 100),
+                    "condolence_fen": _fen(e.condolence_yuan),
                     "people_visited": e.people_visited,
                 }
                 for e in entries

@@ -249,8 +249,8 @@ class LedgerItemConnection(Connection[LedgerItem]):
         description="True when some ledger of the view is visible to you over only part of "
         "the area: the items and counts then cover that part."
     )
-    def partial(self) -> bool:
-        return item_resolvers.is_partial(self._spec)
+    def partial(self, info: Info) -> bool:
+        return item_resolvers.is_partial(info.context, self._spec)
 
 
 @strawberry.type(description="One cell of the ledger matrix: items of a category in a status.")

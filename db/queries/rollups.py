@@ -13,7 +13,7 @@ import datetime as dt
 from collections.abc import Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, and_, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, Date, and_, false, func, or_, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import counters, scoping
@@ -48,7 +48,7 @@ class Window:
             parts.append(column >= self.start)
         if self.end is not None:
             parts.append(column <= self.end)
-        return and_(*parts) if parts else and_(literal(True))
+        return and_(*parts) if parts else true()
 
 
 def _subtrees(column: Any, paths: Sequence[str]) -> ColumnElement[bool]:
