@@ -17,7 +17,7 @@ from collections import defaultdict
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import delete, func, insert, literal, select, update
+from sqlalchemy import case, delete, func, insert, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -165,21 +165,32 @@ async def visits_recorded(session: AsyncSession, visit_ids: Sequence[int]) -> No
     for (cadre_id, household_id), value in pairs.items():
         if value == per_pair[(cadre_id, household_id)]:
             new_households[cadre_id] += 1
-    for cadre_id, added in sorted(new_households.items()):
+    if new_households:
+        # One statement for every cadre of the batch: add each one's new households.
         result = await session.execute(
             update(Cadre)
-            .where(Cadre.id == cadre_id)
-            .values(households_visited=Cadre.households_visited + added)
-            .returning(Cadre.households_visited, Cadre.area_id)
+            .where(Cadre.id.in_(sorted(new_households)))
+            .values(
+                households_visited=Cadre.households_visited
+                + case(new_households, value=Cadre.id, else_=0)
+            )
+            .returning(Cadre.id, Cadre.households_visited, Cadre.area_id)
         )
-        total, area_id = result.one()
-        before = total - added
-        cadre_path = await session.scalar(select(Area.path).where(Area.id == area_id))
-        assert cadre_path is not None
-        if before == 0:
-            deltas[(cadre_path, CADRES_ACTIVE, "")] += 1
-        if before < QUOTA <= total:
-            deltas[(cadre_path, CADRES_AT_QUOTA, "")] += 1
+        updated = result.all()
+        paths = dict(
+            (
+                await session.execute(
+                    select(Area.id, Area.path).where(Area.id.in_({a for _c, _t, a in updated}))
+                )
+            ).all()
+        )
+        for cadre_id, total, area_id in updated:
+            cadre_path = paths[area_id]
+            before = total - new_households[cadre_id]
+            if before == 0:
+                deltas[(cadre_path, CADRES_ACTIVE, "")] += 1
+            if before < QUOTA <= total:
+                deltas[(cadre_path, CADRES_AT_QUOTA, "")] += 1
     await bump(session, deltas)
 
 
