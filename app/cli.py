@@ -12,7 +12,7 @@ import typer
 from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from app.demo import DEMO_USERS, seed_demo_ledgers, seed_demo_users
+from app.demo import DEMO_USERS, seed_demo_ledgers, seed_demo_users, seed_saved_queries
 from app.main import create_app, not_ready_message
 from app.settings import Settings
 from app.system import system_context
@@ -21,12 +21,14 @@ from db.engine import create_engine, create_sessionmaker, write_transaction
 from db.models import Area
 from db.queries import areas as area_queries
 from db.scoping import EVERYWHERE
+from db.seed import SHIPPED_QUERIES, query_files
 from db.seed.demo import seed_demo
 from policies.authorizer import shipped_rules
-from resolvers import admin
+from resolvers import admin, saved_queries
 from resolvers.auth import AuthError, mint_token
 from resolvers.context import Context
 from resolvers.writes import Outcome
+from schema.root import graphql_schema
 
 cli = typer.Typer(help="Grassroots: the ledgers of a county's grassroots work, over GraphQL.")
 db_cli = typer.Typer(help="The database: migrations.")
@@ -38,6 +40,7 @@ keys_cli = typer.Typer(help="API keys for reporting tools.")
 token_cli = typer.Typer(help="Bearer tokens.")
 policy_cli = typer.Typer(help="The role matrix (Casbin policy).")
 counters_cli = typer.Typer(help="The per-area counters behind rollups.")
+queries_cli = typer.Typer(help="Saved queries (persisted documents) for reports and clients.")
 for group, name in (
     (db_cli, "db"),
     (seed_cli, "seed"),
@@ -48,6 +51,7 @@ for group, name in (
     (token_cli, "token"),
     (policy_cli, "policy"),
     (counters_cli, "counters"),
+    (queries_cli, "queries"),
 ):
     cli.add_typer(group, name=name)
 console = Console(stderr=True, soft_wrap=True)
@@ -181,15 +185,73 @@ def seed_demo_command() -> None:
         async with system_context(settings) as context:
             ledgers = await seed_demo_ledgers(context)
             users = await seed_demo_users(context)
+            pushed = await seed_saved_queries(context)
         verb = "loaded" if report.created else "already present"
         console.print(
             f"demo county {verb}: {report.areas} areas, {report.households} households, "
             f"{report.cadres} cadres, {report.visits} visits; added {ledgers.meetings} "
             f"meetings, {ledgers.items} ledger items, {ledgers.actions} handling actions, "
-            f"{users} users ({', '.join(DEMO_USERS)})"
+            f"{users} users ({', '.join(DEMO_USERS)}); saved queries: "
+            f"{', '.join(p.name for p in pushed)}"
         )
 
     asyncio.run(run())
+
+
+# -- saved queries ------------------------------------------------------------------
+
+
+@queries_cli.command("push")
+def queries_push(
+    folder: Path = typer.Argument(
+        SHIPPED_QUERIES, help="A folder of .graphql files (default: the shipped queries)"
+    ),
+) -> None:
+    """Save every .graphql file of FOLDER under its file name; each is checked first.
+
+    Leading `# description: …` and `# roles: a, b` lines give its metadata.
+    """
+    if not folder.is_dir():
+        console.print(f"[red]{folder} is not a folder[/red]")
+        raise typer.Exit(1)
+    files = saved_queries.read_folder(query_files(folder))
+
+    async def run(context: Context) -> list[saved_queries.Pushed]:
+        return await saved_queries.push(context, graphql_schema(), files)
+
+    failed = False
+    for pushed in _run_system(run):
+        if pushed.errors:
+            failed = True
+            for error in pushed.errors:
+                console.print(f"[red]{pushed.name}: {error.field}: {error.message}[/red]")
+        else:
+            state = "saved" if pushed.created else "unchanged"
+            console.print(f"{pushed.name}: version {pushed.version} ({state})")
+    if failed:
+        raise typer.Exit(1)
+
+
+@queries_cli.command("list")
+def queries_list() -> None:
+    """The saved queries: name, newest version, document id, roles."""
+
+    async def run(context: Context) -> list[saved_queries.Saved]:
+        return await saved_queries.list_runnable(context)
+
+    for saved in _run_system(run):
+        typer.echo(f"{saved.name}\tv{saved.version}\t{saved.document_id}\t{','.join(saved.roles)}")
+
+
+@queries_cli.command("retire")
+def queries_retire(name: str) -> None:
+    """Stop a saved query from running (every version); pushing it again revives it."""
+
+    async def run(context: Context) -> bool:
+        return _value(await saved_queries.retire(context, name=name))
+
+    _run_system(run)
+    console.print(f"retired {name}")
 
 
 # -- access -------------------------------------------------------------------------

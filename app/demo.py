@@ -17,11 +17,13 @@ from db.ledgers import HARDSHIP_REASONS, STABILITY_CATEGORIES, Action, Satisfact
 from db.models import Area, AreaLevel, Cadre, CadreRank, Department, Household
 from db.queries import areas as area_queries
 from db.scoping import EVERYWHERE
+from db.seed import query_files
 from db.seed.demo import COUNTY_CODE, SEED
-from resolvers import admin, ledger_items, meetings
+from resolvers import admin, ledger_items, meetings, saved_queries
 from resolvers.context import Context
 from resolvers.ledger_items import Ref
 from resolvers.writes import Outcome
+from schema.root import graphql_schema
 
 TOPICS = ["饮水安全", "村道硬化", "低保评议", "产业发展", "环境整治"]
 SUGGESTIONS = ["修通组道路", "解决饮水问题", "改造电网", "安装路灯", "建文化活动室", "疏通排水沟"]
@@ -232,3 +234,9 @@ async def seed_demo_users(context: Context) -> int:
         assert area is not None
         await admin.change_grant(context, admin.GrantInput(username, role, area.id, None))
     return created
+
+
+async def seed_saved_queries(context: Context) -> list[saved_queries.Pushed]:
+    """Save the queries shipped in ``db/seed/queries`` (unchanged ones stay as they are)."""
+    files = saved_queries.read_folder(query_files())
+    return await saved_queries.push(context, graphql_schema(), files)

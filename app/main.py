@@ -12,15 +12,15 @@ from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
 from starlette.responses import JSONResponse, RedirectResponse, Response
 from starlette.routing import Route
-from starlette.websockets import WebSocket
-from strawberry.asgi import GraphQL
 
-from app import files
+from app import files, reports
+from app.graphql_http import GraphQLEndpoint, HttpConfig
 from app.security import Authenticate
 from app.settings import Settings
 from db import migrate
 from db.engine import create_engine, create_sessionmaker
 from policies.authorizer import Authorizer
+from resolvers import saved_queries
 from resolvers.access import Access, Principal
 from resolvers.context import Context
 from resolvers.policy_store import PolicyStore
@@ -39,7 +39,7 @@ def not_ready_message(state: migrate.MigrationState) -> str:
     )
 
 
-ContextFactory = Callable[[Access, str], Context]
+ContextFactory = Callable[..., Context]
 
 
 def context_factory(
@@ -48,13 +48,14 @@ def context_factory(
     """Builds each request's context from the settings and the caller's access."""
     deadline_days = settings.deadline_days()
 
-    def new_context(access: Access, request_id: str = "") -> Context:
+    def new_context(access: Access, request_id: str = "", page_size: int = 0) -> Context:
+        """``page_size``: for reports, both the default and the cap of every connection."""
         return Context(
             sessionmaker=sessionmaker,
             access=access,
             zone=settings.zone,
-            max_page_size=settings.max_page_size,
-            default_page_size=settings.default_page_size,
+            max_page_size=page_size or settings.max_page_size,
+            default_page_size=page_size or settings.default_page_size,
             deadline_days=deadline_days,
             request_id=request_id,
         )
@@ -81,15 +82,19 @@ def create_app(given: Settings | None = None) -> Starlette:
     sessionmaker = create_sessionmaker(engine)
     new_context = context_factory(settings, sessionmaker)
 
-    class GraphQLApp(GraphQL[Context, None]):
-        async def get_context(
-            self, request: Request | WebSocket, response: Response | WebSocket
-        ) -> Context:
-            return request_context(new_context, request)
-
-    graphql_app = GraphQLApp(
-        build_schema(introspection=settings.introspection_enabled),
-        graphql_ide="graphiql" if settings.graphiql_enabled else None,
+    schema = build_schema(introspection=settings.introspection_enabled)
+    graphql_app = GraphQLEndpoint(
+        schema=schema,
+        new_context=new_context,
+        sessionmaker=sessionmaker,
+        config=HttpConfig(
+            max_body_bytes=settings.max_body_bytes,
+            apq_auto_register=settings.apq_auto_register_enabled,
+            apq_cache_size=settings.apq_cache_size,
+            saved_queries_only=settings.saved_queries_only,
+            graphiql=settings.graphiql_enabled,
+        ),
+        registry=saved_queries.Registry(),
     )
 
     @asynccontextmanager
@@ -117,8 +122,11 @@ def create_app(given: Settings | None = None) -> Starlette:
         routes=[
             Route("/", root),
             Route("/healthz", healthz),
-            Route("/graphql", graphql_app, methods=["GET", "POST"]),
+            Route("/graphql", graphql_app),
             *files.routes(lambda request: request_context(new_context, request)),
+            *reports.routes(
+                schema=schema, new_context=new_context, page_size=settings.report_page_size
+            ),
         ],
         middleware=[
             Middleware(

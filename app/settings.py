@@ -67,6 +67,28 @@ class Settings(BaseSettings):
         default=None, description="Serve GraphiQL; default: on in development, off in production"
     )
 
+    apq_auto_register: bool | None = Field(
+        default=None,
+        description="Register automatic persisted queries on first sight; default: on in "
+        "development, off in production (then only saved queries run by hash)",
+    )
+    apq_cache_size: int = Field(
+        default=1000, ge=1, description="Documents kept by automatic registration (LRU)"
+    )
+    saved_queries_only: bool = Field(
+        default=False,
+        description="Everyone but administrators may run saved queries only",
+    )
+    max_body_bytes: int = Field(
+        default=1_000_000, ge=1024, description="Largest request body accepted, in bytes"
+    )
+    report_page_size: int = Field(
+        default=1000,
+        ge=1,
+        le=10_000,
+        description="Page size used when a report pages through a connection",
+    )
+
     @model_validator(mode="after")
     def _keys_in_production(self) -> Settings:
         if self.environment is Environment.PRODUCTION:
@@ -103,6 +125,12 @@ class Settings(BaseSettings):
     def graphiql_enabled(self) -> bool:
         if self.graphiql is not None:
             return self.graphiql
+        return self.environment is Environment.DEVELOPMENT
+
+    @property
+    def apq_auto_register_enabled(self) -> bool:
+        if self.apq_auto_register is not None:
+            return self.apq_auto_register
         return self.environment is Environment.DEVELOPMENT
 
     def deadline_days(self) -> dict[Ledger, int]:

@@ -483,3 +483,31 @@ class CadreTally(Base):
     cadre_id: Mapped[int] = mapped_column(ForeignKey("cadre.id"), primary_key=True)
     household_id: Mapped[int] = mapped_column(ForeignKey("household.id"), primary_key=True)
     visits: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class SavedQuery(Base):
+    """One version of a saved query (a persisted document) of the registry.
+
+    A save that changes the document adds a version; every version keeps running
+    by its hash (clients pinned to an old build keep working) until the name is
+    retired. Who may run it is the latest version's ``roles``.
+    """
+
+    __tablename__ = "saved_query"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    version: Mapped[int] = mapped_column(Integer)
+    document: Mapped[str] = mapped_column(Text)
+    # SHA-256 of the document's UTF-8 bytes, hex: the persisted-document id.
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    description: Mapped[str] = mapped_column(Text, default="")
+    # Role names, comma-separated.
+    roles: Mapped[str] = mapped_column(Text, default="")
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("app_user.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    retired_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+
+    __table_args__ = (UniqueConstraint("name", "version", name="uq_saved_query_version"),)

@@ -37,6 +37,10 @@ class Obj(enum.StrEnum):
     MEETING = "meeting"
     AUDIT = "audit"
     ACCESS = "access"
+    # Sending a document of one's own (not a saved query); reporting tools may not.
+    ADHOC_QUERY = "query.adhoc"
+    # The saved-query registry: write is managing it (and running every entry).
+    SAVED_QUERY = "saved_query"
 
 
 LEDGER_PREFIX = "ledger."

@@ -31,6 +31,7 @@ class ErrorCode(enum.StrEnum):
     INVALID_IDEMPOTENCY_KEY = "invalid_idempotency_key"
     IDEMPOTENCY_KEY_REUSED = "idempotency_key_reused"
     INVALID_FILE = "invalid_file"
+    INVALID_DOCUMENT = "invalid_document"
 
 
 @dataclasses.dataclass(frozen=True)

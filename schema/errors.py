@@ -56,6 +56,9 @@ IdempotencyKeyReused = _error(
     "IdempotencyKeyReused", "The idempotency key was already used for a different request."
 )
 InvalidFile = _error("InvalidFile", "The file cannot be read as a ledger sheet.")
+InvalidDocument = _error(
+    "InvalidDocument", "The GraphQL document does not parse or validate against the schema."
+)
 
 _BY_CODE: dict[ErrorCode, type[UserError]] = {
     ErrorCode.UNKNOWN_HOUSEHOLD: UnknownHousehold,
@@ -80,6 +83,7 @@ _BY_CODE: dict[ErrorCode, type[UserError]] = {
     ErrorCode.INVALID_IDEMPOTENCY_KEY: InvalidIdempotencyKey,
     ErrorCode.IDEMPOTENCY_KEY_REUSED: IdempotencyKeyReused,
     ErrorCode.INVALID_FILE: InvalidFile,
+    ErrorCode.INVALID_DOCUMENT: InvalidDocument,
 }
 assert set(_BY_CODE) == set(ErrorCode), "every error code needs its GraphQL type"
 
@@ -106,6 +110,7 @@ if TYPE_CHECKING:
     RecordLedgerItemError = UserError
     LedgerItemActionError = UserError
     ImportLedgerError = UserError
+    SaveQueryError = UserError
 else:
     RecordVisitError = _union(
         "RecordVisitError",
@@ -177,4 +182,7 @@ else:
         WrongAreaLevel,
         UnknownLedger,
         *_KEY_ERRORS,
+    )
+    SaveQueryError = _union(
+        "SaveQueryError", InvalidDocument, NotAllowedHere, Required, TextTooLong, ConcurrentChange
     )

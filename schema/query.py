@@ -15,6 +15,7 @@ from resolvers import visits as visit_resolvers
 from schema.access import AccessQuery
 from schema.ledgers import LedgerCategory, LedgerItem, LedgerKind, Meeting, Suggestion
 from schema.relay import decode_id
+from schema.saved_queries import SavedQueryQueries
 from schema.types import Area, AreaLevel, Cadre, Department, Household, Info, Visit
 
 
@@ -56,7 +57,7 @@ async def _node(info: Info, value: str) -> Node | None:
 
 
 @strawberry.type
-class Query(AccessQuery):
+class Query(AccessQuery, SavedQueryQueries):
     @strawberry.field(description="Any object by its global id; null if there is none.")
     async def node(self, info: Info, id: strawberry.ID) -> Node | None:
         return await _node(info, id)

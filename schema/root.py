@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 
+import graphql
 import strawberry
 from graphql import GraphQLError
 from strawberry.extensions import (
@@ -62,6 +63,11 @@ def build_schema(*, introspection: bool = True) -> strawberry.Schema:
 
 
 schema = build_schema()
+
+
+def graphql_schema() -> graphql.GraphQLSchema:
+    """graphql-core's schema behind ours: saved documents are validated against it."""
+    return schema._schema
 
 
 def sdl() -> str:

@@ -9,6 +9,7 @@ from schema.mutations.imports import ImportMutations
 from schema.mutations.ledgers import LedgerMutations
 from schema.mutations.meetings import MeetingMutations
 from schema.mutations.visits import BatchVisitMutations, VisitMutations
+from schema.saved_queries import SavedQueryMutations
 
 
 @strawberry.type
@@ -19,5 +20,6 @@ class Mutation(
     LedgerMutations,
     ImportMutations,
     AccessMutations,
+    SavedQueryMutations,
 ):
     pass

@@ -19,6 +19,7 @@ from sqlalchemy import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from app.settings import Settings
+from app.system import system_context
 from db.ledgers import DEPARTMENT_LEDGERS, Ledger, Status
 from db.models import AreaLevel, LedgerItem, LedgerItemEvent, Meeting, Visit
 from db.queries import areas as area_queries
@@ -29,7 +30,9 @@ from db.queries import visits as visit_queries
 from db.scoping import EVERYWHERE
 from policies.authorizer import Authorizer, new_enforcer, shipped_rules
 from policies.permissions import Act, Obj, Role, ledger_object
+from resolvers import saved_queries
 from resolvers.access import Access, Grant, Principal
+from schema.root import graphql_schema
 from tests.conftest import token_for
 from tests.helpers import Tree, global_id, grant, make_tree
 
@@ -231,6 +234,10 @@ async def test_node_reads_over_http_match_casbin(
     village = world["village"]
     username = f"user_{role}"
     await grant(sessionmaker, username, role, village.id)
+    # Saved, so that roles limited to saved queries (reporting tools) may send it too.
+    async with system_context(settings) as context:
+        saving = saved_queries.SaveInput(name="node", document=NODE, description="", roles=[role])
+        assert (await saved_queries.save(context, graphql_schema(), saving)).value is not None
     enforcer = _reference(role, village.path)
     headers = {"authorization": f"Bearer {token_for(settings, username)}"}
     kinds: dict[str, tuple[str, str]] = {

@@ -1,0 +1,370 @@
+"""GraphQL over HTTP: the /graphql endpoint, persisted documents and the allowlist.
+
+Follows the GraphQL-over-HTTP specification (graphql.github.io/graphql-over-http):
+POST with an ``application/json`` body, or GET for queries only (a mutation over
+GET is refused with 405); the response is ``application/graphql-response+json``
+when the client accepts it (then a request that fails before execution — bad
+JSON, wrong parameter types, parse or validation errors — gets 400 and no
+``data``), ``application/json`` otherwise (then only malformed requests get 400).
+
+A document arrives in one of three forms:
+
+- ``query``: its text (an ad-hoc document, unless its hash is a saved query's);
+- ``documentId: "sha256:<hex>"``: a saved query (persisted document) by id;
+- ``extensions.persistedQuery.sha256Hash`` (Apollo's automatic persisted
+  queries): the hash alone runs a saved query or a registered document, or
+  answers ``PersistedQueryNotFound`` (HTTP 200, so Apollo Client and urql send
+  the full text next); the hash with the text registers it (when automatic
+  registration is on) and runs it; a hash that is not the text's is refused.
+
+The allowlist: a caller without ``query.adhoc`` (reporting tools), or everyone
+but administrators when the server is saved-queries-only, runs saved queries
+only. Saved queries run with the caller's own scope like any other document.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from cachetools import LRUCache
+from graphql import GraphQLError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.requests import Request
+from starlette.responses import HTMLResponse, Response
+from starlette.types import Receive, Scope, Send
+from strawberry import Schema
+from strawberry.exceptions import MissingQueryError
+from strawberry.http.ides import get_graphql_ide_html
+from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOperationTypeError
+from strawberry.types import ExecutionResult
+from strawberry.types.graphql import OperationType
+
+from resolvers import saved_queries
+from resolvers.access import Access
+from resolvers.context import Context
+
+JSON = "application/json"
+GRAPHQL_RESPONSE = "application/graphql-response+json"
+PARAMETERS = frozenset({"query", "operationName", "variables", "extensions", "documentId"})
+
+
+class RequestError(Exception):
+    """The request cannot be run: answered with ``status`` and one error, no ``data``."""
+
+    def __init__(self, status: int, message: str, code: str = "BAD_REQUEST") -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+        self.code = code
+
+
+@dataclasses.dataclass(frozen=True)
+class Params:
+    query: str | None
+    operation_name: str | None
+    variables: dict[str, Any] | None
+    extensions: dict[str, Any] | None
+    document_id: str | None
+
+
+@dataclasses.dataclass(frozen=True)
+class HttpConfig:
+    max_body_bytes: int = 1_000_000
+    apq_auto_register: bool = True
+    apq_cache_size: int = 1000
+    saved_queries_only: bool = False
+    graphiql: bool = True
+
+
+@dataclasses.dataclass(frozen=True)
+class Document:
+    """What will run: its text, and the saved query it is, if it is one."""
+
+    text: str
+    saved: saved_queries.Saved | None
+
+
+def _typed(params: Mapping[str, object]) -> Params:
+    """Check each parameter's JSON type, as the specification requires."""
+
+    def text(name: str) -> str | None:
+        value = params.get(name)
+        if value is None or isinstance(value, str):
+            return value
+        raise RequestError(400, f"`{name}` must be a string")
+
+    def mapping(name: str) -> dict[str, Any] | None:
+        value = params.get(name)
+        if value is None or isinstance(value, dict):
+            return value
+        raise RequestError(400, f"`{name}` must be a JSON object")
+
+    return Params(
+        query=text("query"),
+        operation_name=text("operationName"),
+        variables=mapping("variables"),
+        extensions=mapping("extensions"),
+        document_id=text("documentId"),
+    )
+
+
+def _json_parameter(name: str, value: str) -> object:
+    try:
+        return json.loads(value)
+    except ValueError as error:
+        raise RequestError(400, f"`{name}` is not valid JSON") from error
+
+
+async def read_params(request: Request, max_body_bytes: int) -> Params:
+    """The request's GraphQL parameters, from the query string (GET) or the JSON body."""
+    if request.method == "GET":
+        query_params = request.query_params
+        found: dict[str, object] = {}
+        for name in PARAMETERS:
+            if (value := query_params.get(name)) is not None:
+                is_json = name in {"variables", "extensions"}
+                found[name] = _json_parameter(name, value) if is_json else value
+        return _typed(found)
+    media_type = request.headers.get("content-type", "").partition(";")[0].strip().lower()
+    if media_type != JSON:
+        raise RequestError(415, "send the request as application/json", "UNSUPPORTED_MEDIA_TYPE")
+    declared = request.headers.get("content-length")
+    if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
+        raise RequestError(413, f"the body exceeds {max_body_bytes} bytes", "BODY_TOO_LARGE")
+    body = bytearray()
+    async for chunk in request.stream():
+        body.extend(chunk)
+        if len(body) > max_body_bytes:
+            raise RequestError(413, f"the body exceeds {max_body_bytes} bytes", "BODY_TOO_LARGE")
+    try:
+        decoded = json.loads(body.decode("utf-8"))
+    except UnicodeDecodeError as error:
+        raise RequestError(400, "the body is not UTF-8") from error
+    except ValueError as error:
+        raise RequestError(400, "the body is not valid JSON") from error
+    if not isinstance(decoded, dict):
+        raise RequestError(400, "the body must be a JSON object (batches are not supported)")
+    return _typed(decoded)
+
+
+def negotiate(accept: str | None) -> str | None:
+    """The response media type for an Accept header; None when we offer nothing it takes."""
+    if accept is None or not accept.strip():
+        return JSON
+    weights: dict[str, float] = {}
+    for part in accept.split(","):
+        media, *options = (piece.strip() for piece in part.split(";"))
+        weight = 1.0
+        for option in options:
+            key, _, value = option.partition("=")
+            if key.strip() == "q":
+                try:
+                    weight = float(value)
+                except ValueError:
+                    weight = 0.0
+        weights[media.lower()] = max(weight, weights.get(media.lower(), 0.0))
+    candidates = {
+        GRAPHQL_RESPONSE: weights.get(GRAPHQL_RESPONSE, 0.0),
+        JSON: max(
+            weights.get(JSON, 0.0),
+            weights.get("application/*", 0.0) * 0.99,
+            weights.get("*/*", 0.0) * 0.98,
+        ),
+    }
+    best = max(candidates, key=lambda media: (candidates[media], media == GRAPHQL_RESPONSE))
+    return best if candidates[best] > 0 else None
+
+
+class GraphQLEndpoint:
+    """The ASGI app serving /graphql; see the module's docstring."""
+
+    def __init__(
+        self,
+        *,
+        schema: Schema,
+        new_context: Any,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        config: HttpConfig,
+        registry: saved_queries.Registry,
+    ) -> None:
+        self.schema = schema
+        self.new_context = new_context
+        self.sessionmaker = sessionmaker
+        self.config = config
+        self.registry = registry
+        self.registered: LRUCache[str, str] = LRUCache(maxsize=config.apq_cache_size)
+        self.ide_html = get_graphql_ide_html(graphql_ide="graphiql") if config.graphiql else ""
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        request = Request(scope, receive)
+        response = await self.handle(request)
+        await response(scope, receive, send)
+
+    async def handle(self, request: Request) -> Response:
+        if request.method not in {"GET", "POST"}:
+            return Response(status_code=405, headers={"allow": "GET, POST"})
+        accept = request.headers.get("accept")
+        if self._is_ide(request, accept):
+            return HTMLResponse(self.ide_html)
+        media_type = negotiate(accept)
+        if media_type is None:
+            return Response(
+                "offered: application/graphql-response+json, application/json",
+                status_code=406,
+                media_type="text/plain",
+            )
+        try:
+            params = await read_params(request, self.config.max_body_bytes)
+            access: Access = request.state.access
+            document = await self.document(params, access)
+            result = await self.execute(request, params, document)
+        except RequestError as error:
+            return self.request_error(error, media_type)
+        return self.respond(result, media_type)
+
+    def _is_ide(self, request: Request, accept: str | None) -> bool:
+        return (
+            self.config.graphiql
+            and request.method == "GET"
+            and not request.query_params
+            and accept is not None
+            and "text/html" in accept
+        )
+
+    async def document(self, params: Params, access: Access) -> Document:
+        """The document to run, from whichever form the request used; allowlist applied."""
+        document = await self._find_document(params, access)
+        if document.saved is not None and not saved_queries.may_run(access, document.saved):
+            # Not a saved query this caller may run: as if there were none.
+            document = Document(document.text, None)
+            if params.query is None:
+                raise self._not_found(params)
+        adhoc_ok = saved_queries.may_send_adhoc(
+            access, saved_queries_only=self.config.saved_queries_only
+        )
+        if document.saved is None and not adhoc_ok:
+            raise RequestError(
+                403, "only saved queries may be run by this caller", "PERSISTED_QUERY_REQUIRED"
+            )
+        return document
+
+    def _not_found(self, params: Params) -> RequestError:
+        if params.document_id is not None:
+            return RequestError(404, "no saved query has that documentId", "DOCUMENT_NOT_FOUND")
+        return RequestError(200, "PersistedQueryNotFound", "PERSISTED_QUERY_NOT_FOUND")
+
+    async def _find_document(self, params: Params, access: Access) -> Document:
+        if params.document_id is not None:
+            if params.query is not None:
+                raise RequestError(400, "send either `query` or `documentId`, not both")
+            sha256 = saved_queries.parse_document_id(params.document_id)
+            if sha256 is None:
+                raise RequestError(400, "`documentId` must be sha256:<64 lower-case hex digits>")
+            saved = await self._saved(access, sha256)
+            if saved is None:
+                raise self._not_found(params)
+            return Document(saved.document, saved)
+        persisted = (params.extensions or {}).get("persistedQuery")
+        if persisted is not None:
+            return await self._automatic(params, persisted, access)
+        if params.query is None:
+            raise RequestError(400, "the request has no `query`")
+        return Document(
+            params.query, await self._saved(access, saved_queries.sha256_of(params.query))
+        )
+
+    async def _automatic(self, params: Params, persisted: object, access: Access) -> Document:
+        if not isinstance(persisted, dict) or persisted.get("version") != 1:
+            raise RequestError(400, "unsupported persistedQuery version (1 is supported)")
+        sha256 = persisted.get("sha256Hash")
+        if (
+            not isinstance(sha256, str)
+            or saved_queries.parse_document_id(f"sha256:{sha256}") is None
+        ):
+            raise RequestError(400, "`sha256Hash` must be 64 lower-case hex digits")
+        saved = await self._saved(access, sha256)
+        if params.query is None:
+            if saved is not None:
+                return Document(saved.document, saved)
+            if (text := self.registered.get(sha256)) is not None:
+                return Document(text, None)
+            raise self._not_found(params)
+        if saved_queries.sha256_of(params.query) != sha256:
+            raise RequestError(400, "provided sha does not match query")
+        if saved is None and self.config.apq_auto_register:
+            self.registered[sha256] = params.query
+        return Document(params.query, saved)
+
+    async def _saved(self, access: Access, sha256: str) -> saved_queries.Saved | None:
+        return await self.registry.find(self.sessionmaker, access.authorizer.version, sha256)
+
+    async def execute(
+        self, request: Request, params: Params, document: Document
+    ) -> ExecutionResult:
+        context: Context = self.new_context(request.state.access, request.state.request_id)
+        allowed = (
+            {OperationType.QUERY}
+            if request.method == "GET"
+            else {OperationType.QUERY, OperationType.MUTATION}
+        )
+        try:
+            return await self.schema.execute(
+                document.text,
+                variable_values=params.variables,
+                context_value=context,
+                operation_name=params.operation_name,
+                allowed_operation_types=allowed,
+            )
+        except InvalidOperationTypeError as error:
+            if request.method == "GET":
+                raise RequestError(
+                    405, "mutations are sent with POST", "METHOD_NOT_ALLOWED"
+                ) from error
+            raise RequestError(400, "subscriptions are not served over HTTP") from error
+        except MissingQueryError as error:
+            raise RequestError(400, "the request has no `query`") from error
+        except CannotGetOperationTypeError as error:
+            raise RequestError(400, "the operation to run cannot be determined") from error
+        finally:
+            await context.close()
+
+    def request_error(self, error: RequestError, media_type: str) -> Response:
+        body = {"errors": [{"message": error.message, "extensions": {"code": error.code}}]}
+        headers = {"allow": "POST"} if error.status == 405 else {}
+        if error.code == "PERSISTED_QUERY_NOT_FOUND":
+            headers["cache-control"] = "private, no-cache, must-revalidate"
+        return _json_response(body, error.status, media_type, headers)
+
+    def respond(self, result: ExecutionResult, media_type: str) -> Response:
+        errors = [_formatted(error) for error in result.errors or ()]
+        before_execution = (
+            result.data is None
+            and bool(errors)
+            and all(error.path is None for error in result.errors or ())
+        )
+        body: dict[str, object] = {}
+        if not before_execution:
+            body["data"] = result.data
+        if errors:
+            body["errors"] = errors
+        if result.extensions:
+            body["extensions"] = result.extensions
+        status = 400 if before_execution and media_type == GRAPHQL_RESPONSE else 200
+        return _json_response(body, status, media_type, {})
+
+
+def _formatted(error: GraphQLError) -> dict[str, Any]:
+    return error.formatted  # type: ignore[return-value]
+
+
+def _json_response(body: object, status: int, media_type: str, headers: dict[str, str]) -> Response:
+    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    return Response(
+        content,
+        status_code=status,
+        media_type=f"{media_type}; charset=utf-8",
+        headers=headers,
+    )
