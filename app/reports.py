@@ -120,8 +120,11 @@ class Runner:
         finally:
             await context.close()
         if result.errors:
-            messages = "; ".join(error.message for error in result.errors)
-            raise ReportError(400, messages)
+            codes = {(error.extensions or {}).get("code") for error in result.errors}
+            if codes & {"INTERNAL_SERVER_ERROR", "TIMEOUT"}:
+                # Masked already (and logged under the request id): no detail here.
+                raise ReportError(500, "Internal server error")
+            raise ReportError(400, "; ".join(error.message for error in result.errors))
         return result.data or {}
 
     async def pages(self, first: dict[str, Any]) -> AsyncIterator[list[list[object]]]:
@@ -187,6 +190,7 @@ def routes(*, schema: Schema, new_context: NewContext, page_size: int) -> list[R
         fmt = request.path_params["format"]
         access: Access = request.state.access
         request_id: str = request.state.request_id
+        request.scope["state"]["operation"] = f"report:{name}.{fmt}"
 
         def fresh() -> Context:
             return new_context(access, request_id, page_size)
