@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.demo import DEMO_USERS, seed_demo_ledgers, seed_demo_users, seed_saved_queries
 from app.main import create_app, not_ready_message
+from app.observability import configure_logging
 from app.settings import Settings
 from app.system import system_context
 from db import counters, migrate
@@ -436,7 +437,16 @@ def serve(
     host = host or settings.host
     port = port or settings.port
     console.print(f"serving http://{host}:{port}/graphql ({settings.database_url})")
-    uvicorn.run(create_app(settings), host=host, port=port, log_level="info")
+    # JSON lines on stderr: our request lines replace uvicorn's access log.
+    configure_logging(settings.log_level)
+    uvicorn.run(
+        create_app(settings),
+        host=host,
+        port=port,
+        log_level=settings.log_level.lower(),
+        access_log=False,
+        log_config=None,
+    )
 
 
 def main() -> None:

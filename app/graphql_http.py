@@ -42,9 +42,11 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
+from app.observability import Metrics
 from resolvers import saved_queries
 from resolvers.access import Access
 from resolvers.context import Context
+from schema.errors import answered_codes
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -189,12 +191,14 @@ class GraphQLEndpoint:
         sessionmaker: async_sessionmaker[AsyncSession],
         config: HttpConfig,
         registry: saved_queries.Registry,
+        metrics: Metrics | None = None,
     ) -> None:
         self.schema = schema
         self.new_context = new_context
         self.sessionmaker = sessionmaker
         self.config = config
         self.registry = registry
+        self.metrics = metrics or Metrics()
         self.registered: LRUCache[str, str] = LRUCache(maxsize=config.apq_cache_size)
         self.ide_html = get_graphql_ide_html(graphql_ide="graphiql") if config.graphiql else ""
 
@@ -216,13 +220,30 @@ class GraphQLEndpoint:
                 status_code=406,
                 media_type="text/plain",
             )
+        state = request.scope.setdefault("state", {})
         try:
             params = await read_params(request, self.config.max_body_bytes)
+            state["operation"] = params.operation_name
             access: Access = request.state.access
             document = await self.document(params, access)
-            result = await self.execute(request, params, document)
+            if document.saved is not None and not params.operation_name:
+                state["operation"] = document.saved.name
+            answered: list[str] = []
+            token = answered_codes.set(answered)
+            try:
+                result = await self.execute(request, params, document)
+            finally:
+                answered_codes.reset(token)
         except RequestError as error:
+            state["outcome"] = error.code
+            state["errors_counted"] = True
+            self.metrics.error(error.code)
             return self.request_error(error, media_type)
+        codes = _error_codes(result) + answered
+        state["errors_counted"] = True
+        for code in codes:
+            self.metrics.error(code)
+        state["outcome"] = ",".join(sorted(set(codes))) or "ok"
         return self.respond(result, media_type)
 
     def _is_ide(self, request: Request, accept: str | None) -> bool:
@@ -354,6 +375,17 @@ class GraphQLEndpoint:
             body["extensions"] = result.extensions
         status = 400 if before_execution and media_type == GRAPHQL_RESPONSE else 200
         return _json_response(body, status, media_type, {})
+
+
+def _error_codes(result: ExecutionResult) -> list[str]:
+    """The codes of a result's GraphQL errors."""
+    codes = []
+    for error in result.errors or ():
+        code = (error.extensions or {}).get("code")
+        if not isinstance(code, str):
+            code = "GRAPHQL_VALIDATION_FAILED" if error.path is None else "BAD_USER_INPUT"
+        codes.append(code)
+    return codes
 
 
 def _formatted(error: GraphQLError) -> dict[str, Any]:

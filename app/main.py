@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import gc
+import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
@@ -15,6 +17,7 @@ from starlette.routing import Route
 
 from app import files, reports
 from app.graphql_http import GraphQLEndpoint, HttpConfig
+from app.observability import Metrics, Observe
 from app.security import Authenticate
 from app.settings import Settings
 from db import migrate
@@ -24,7 +27,9 @@ from resolvers import saved_queries
 from resolvers.access import Access, Principal
 from resolvers.context import Context
 from resolvers.policy_store import PolicyStore
-from schema.root import build_schema
+from schema.root import Limits, build_schema
+
+log = logging.getLogger("grassroots.app")
 
 
 class DatabaseNotReady(RuntimeError):
@@ -78,11 +83,25 @@ def request_context(new_context: ContextFactory, connection: HTTPConnection) -> 
 
 def create_app(given: Settings | None = None) -> Starlette:
     settings = given or Settings()
-    engine = create_engine(settings.database_url, pool_size=settings.db_pool_size)
+    engine = create_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
     sessionmaker = create_sessionmaker(engine)
     new_context = context_factory(settings, sessionmaker)
 
-    schema = build_schema(introspection=settings.introspection_enabled)
+    schema = build_schema(
+        introspection=settings.introspection_enabled,
+        limits=Limits(
+            max_depth=settings.max_query_depth,
+            max_aliases=settings.max_aliases,
+            max_tokens=settings.max_tokens,
+            max_cost=settings.max_query_cost,
+            assumed_list_size=settings.assumed_list_size,
+        ),
+    )
+    metrics = Metrics()
     graphql_app = GraphQLEndpoint(
         schema=schema,
         new_context=new_context,
@@ -95,6 +114,7 @@ def create_app(given: Settings | None = None) -> Starlette:
             graphiql=settings.graphiql_enabled,
         ),
         registry=saved_queries.Registry(),
+        metrics=metrics,
     )
 
     @asynccontextmanager
@@ -113,7 +133,23 @@ def create_app(given: Settings | None = None) -> Starlette:
         await engine.dispose()
 
     async def healthz(_request: Request) -> Response:
+        """Alive: the process answers (it does not look at the database)."""
         return JSONResponse({"status": "ok"})
+
+    async def readyz(_request: Request) -> Response:
+        """Ready: the database answers and its migrations are this code's."""
+        try:
+            state = await migrate.state(engine)
+        except Exception:
+            log.warning("readiness: the database is unreachable", exc_info=True)
+            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+        if not state.is_current:
+            body = {"status": "unavailable", "database": "reachable", "migrations": "pending"}
+            return JSONResponse(body, 503)
+        return JSONResponse({"status": "ready", "database": "reachable", "migrations": "current"})
+
+    async def metrics_page(_request: Request) -> Response:
+        return Response(generate_latest(metrics.registry), media_type=CONTENT_TYPE_LATEST)
 
     async def root(_request: Request) -> Response:
         return RedirectResponse("/graphql")
@@ -122,6 +158,8 @@ def create_app(given: Settings | None = None) -> Starlette:
         routes=[
             Route("/", root),
             Route("/healthz", healthz),
+            Route("/readyz", readyz),
+            Route("/metrics", metrics_page),
             Route("/graphql", graphql_app),
             *files.routes(lambda request: request_context(new_context, request)),
             *reports.routes(
@@ -129,13 +167,14 @@ def create_app(given: Settings | None = None) -> Starlette:
             ),
         ],
         middleware=[
+            Middleware(Observe, metrics=metrics),
             Middleware(
                 Authenticate,
                 sessionmaker=sessionmaker,
                 config=settings.auth_config(),
                 policies=PolicyStore(),
                 graphiql=settings.graphiql_enabled,
-            )
+            ),
         ],
         lifespan=lifespan,
     )

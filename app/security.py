@@ -2,8 +2,9 @@
 
 A bearer JWT or an API key (``Authorization: Bearer …`` or ``X-API-Key: …``)
 becomes the request's ``Access``: the principal and the current authorizer.
-Open without credentials: ``/healthz`` and, where enabled, the GraphiQL page
-(it holds no data; its queries carry a token like any other client's).
+Open without credentials: ``/healthz``, ``/readyz``, ``/metrics`` (counts by
+route and status only) and, where enabled, the GraphiQL page (it holds no
+data; its queries carry a token like any other client's).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from resolvers.access import Access
 from resolvers.auth import AuthConfig, AuthError, PrincipalCache
 from resolvers.policy_store import PolicyStore
 
-OPEN_PATHS = frozenset({"/healthz", "/"})
+OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/"})
 
 
 def _credential(scope: Scope) -> str | None:
@@ -73,6 +74,7 @@ class Authenticate:
             return
         credential = _credential(scope)
         if credential is None:
+            scope.setdefault("state", {})["outcome"] = "UNAUTHENTICATED"
             await _unauthorized(send, "authentication required")
             return
         async with self.sessionmaker() as session:
@@ -82,11 +84,13 @@ class Authenticate:
                     session, self.config, credential, authorizer.version
                 )
             except AuthError:
+                scope.setdefault("state", {})["outcome"] = "UNAUTHENTICATED"
                 await _unauthorized(send, "invalid credentials")
                 return
         state = scope.setdefault("state", {})
         state["access"] = Access(principal, authorizer)
-        state["request_id"] = uuid.uuid4().hex
+        state["username"] = principal.username
+        state.setdefault("request_id", uuid.uuid4().hex)
         await self.app(scope, receive, send)
 
 

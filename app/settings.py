@@ -82,6 +82,23 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024, description="Largest request body accepted, in bytes"
     )
+    max_query_depth: int = Field(default=15, ge=2, description="Deepest selection nesting")
+    max_aliases: int = Field(default=30, ge=0, description="Aliases in one document")
+    max_tokens: int = Field(default=5_000, ge=100, description="Tokens in one document")
+    max_query_cost: int = Field(
+        default=200_000,
+        ge=100,
+        description="Largest cost of an operation: fields × the list sizes above them",
+    )
+    assumed_list_size: int = Field(
+        default=50, ge=1, description="Items the cost counts for a list without `first`"
+    )
+    db_statement_timeout_ms: int = Field(
+        default=15_000,
+        ge=0,
+        description="PostgreSQL statement_timeout for the server's statements (0: none)",
+    )
+    log_level: str = Field(default="INFO", description="Level of the JSON-lines log")
     report_page_size: int = Field(
         default=1000,
         ge=1,

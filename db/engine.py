@@ -20,8 +20,14 @@ def is_sqlite(url: str) -> bool:
     return make_url(url).get_backend_name() == "sqlite"
 
 
-def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> AsyncEngine:
-    """Create the async engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``)."""
+def create_engine(
+    url: str, *, echo: bool = False, pool_size: int = 10, statement_timeout_ms: int = 0
+) -> AsyncEngine:
+    """Create the async engine for ``url`` (``sqlite+aiosqlite://`` or ``postgresql+asyncpg://``).
+
+    ``statement_timeout_ms`` applies on PostgreSQL only (0: none); SQLite has no
+    such setting.
+    """
     if is_sqlite(url):
         engine = create_async_engine(url, echo=echo, connect_args={"timeout": 30})
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
@@ -40,6 +46,9 @@ def create_engine(url: str, *, echo: bool = False, pool_size: int = 10) -> Async
                 "plan_cache_mode": "force_custom_plan",
                 "jit": "off",
                 "application_name": "grassroots",
+                # A runaway statement is cancelled rather than holding a connection
+                # (the server sets it; maintenance commands run without one).
+                "statement_timeout": str(statement_timeout_ms),
             }
         },
     )

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from contextvars import ContextVar
 from typing import TYPE_CHECKING, Annotated, Union
 
 import strawberry
@@ -88,7 +89,14 @@ _BY_CODE: dict[ErrorCode, type[UserError]] = {
 assert set(_BY_CODE) == set(ErrorCode), "every error code needs its GraphQL type"
 
 
+# The codes of typed errors answered while a request runs (for its log line and
+# metrics), whether or not the client selects them; set per request by the endpoint.
+answered_codes: ContextVar[list[str] | None] = ContextVar("answered_codes", default=None)
+
+
 def from_input_error(error: errors.InputError) -> UserError:
+    if (codes := answered_codes.get()) is not None:
+        codes.append(error.code.name)
     return _BY_CODE[error.code](code=error.code, field=error.field, message=error.message)
 
 

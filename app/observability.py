@@ -1,0 +1,199 @@
+"""Operations: request ids, JSON-lines logs, Prometheus metrics, and the last-resort 500.
+
+``Observe`` is the outermost middleware. Each request gets an id (kept from a
+well-formed ``X-Request-Id`` header, else new), echoed in the response's
+``X-Request-Id``; when the request ends one JSON line is logged: request id,
+user, method, path, GraphQL operation name, status, outcome, duration. Inner
+layers fill in the user (``app.security``) and the operation and outcome
+(``app.graphql_http``) through ``scope["state"]``.
+
+An exception that escapes everything else is logged with its traceback and
+answered ``500`` with a generic error carrying the request id — never the
+exception's text.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import logging
+import re
+import sys
+import time
+import traceback
+import uuid
+from typing import Any
+
+from prometheus_client import CollectorRegistry, Counter, Histogram
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
+log = logging.getLogger("grassroots.requests")
+
+# Path → route label, so metrics do not grow with report names or ids.
+ROUTES = (
+    ("/graphql", "graphql"),
+    ("/reports/", "reports"),
+    ("/ledgers/", "ledgers"),
+    ("/healthz", "healthz"),
+    ("/readyz", "readyz"),
+    ("/metrics", "metrics"),
+)
+
+
+def route_of(path: str) -> str:
+    for prefix, label in ROUTES:
+        if path == prefix or (prefix.endswith("/") and path.startswith(prefix)):
+            return label
+    return "other"
+
+
+class Metrics:
+    """The service's Prometheus metrics, in a registry of their own (one per app)."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry()
+        self.requests = Counter(
+            "grassroots_requests",
+            "HTTP requests, by route, method and status",
+            ["route", "method", "status"],
+            registry=self.registry,
+        )
+        self.latency = Histogram(
+            "grassroots_request_duration_seconds",
+            "Time from the request's arrival to the end of its response",
+            ["route"],
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30),
+            registry=self.registry,
+        )
+        self.errors = Counter(
+            "grassroots_errors",
+            "Errors answered, by code (GraphQL error codes, typed payload errors, HTTP)",
+            ["code"],
+            registry=self.registry,
+        )
+
+    def error(self, code: str) -> None:
+        self.errors.labels(code=code).inc()
+
+
+class JsonFormatter(logging.Formatter):
+    """One JSON object per line: time, level, logger, message, and the record's extras."""
+
+    FIELDS = ("request_id", "user", "method", "path", "operation", "status", "outcome")
+
+    def format(self, record: logging.LogRecord) -> str:
+        entry: dict[str, Any] = {
+            "ts": dt.datetime.fromtimestamp(record.created, dt.UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        for field in (*self.FIELDS, "duration_ms"):
+            if (value := getattr(record, field, None)) is not None:
+                entry[field] = value
+        if record.exc_info and record.exc_info[0] is not None:
+            entry["error"] = "".join(traceback.format_exception(*record.exc_info)).strip()
+        return json.dumps(entry, ensure_ascii=False)
+
+
+def configure_logging(level: str = "INFO") -> None:
+    """JSON lines on stderr for the service's loggers (``grassroots serve``)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter())
+    for name in ("grassroots", "strawberry", "uvicorn.error"):
+        logger = logging.getLogger(name)
+        logger.handlers = [handler]
+        logger.setLevel(level)
+        logger.propagate = False
+
+
+def _request_id(scope: Scope) -> str:
+    for key, value in scope["headers"]:
+        if key == b"x-request-id":
+            given: str = value.decode("latin-1")
+            if REQUEST_ID.fullmatch(given):
+                return given
+    return uuid.uuid4().hex
+
+
+class Observe:
+    def __init__(self, app: ASGIApp, *, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        state = scope.setdefault("state", {})
+        request_id = state["request_id"] = _request_id(scope)
+        status = [0]
+
+        async def send_with_id(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = message["status"]
+                headers = list(message.get("headers", []))
+                headers.append((b"x-request-id", request_id.encode()))
+                message = {**message, "headers": headers}
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_with_id)
+        except Exception:
+            log.exception("unhandled error", extra={"request_id": request_id})
+            state["outcome"] = "INTERNAL_SERVER_ERROR"
+            if status[0] == 0:
+                status[0] = 500
+                await _internal_error(send_with_id, request_id)
+            # A response already started cannot change its status: the client sees
+            # the body cut short, and the log line above says why.
+        finally:
+            self._finish(scope, state, status[0], started)
+
+    def _finish(self, scope: Scope, state: dict[str, Any], status: int, started: float) -> None:
+        elapsed = time.perf_counter() - started
+        route = route_of(scope["path"])
+        self.metrics.requests.labels(route=route, method=scope["method"], status=str(status)).inc()
+        self.metrics.latency.labels(route=route).observe(elapsed)
+        outcome = state.get("outcome") or ("ok" if status < 400 else f"HTTP_{status}")
+        if status >= 400 and not state.get("errors_counted"):
+            self.metrics.error(outcome)
+        log.info(
+            "request",
+            extra={
+                "request_id": state.get("request_id"),
+                "user": state.get("username"),
+                "method": scope["method"],
+                "path": scope["path"],
+                "operation": state.get("operation"),
+                "status": status,
+                "outcome": outcome,
+                "duration_ms": round(elapsed * 1000, 2),
+            },
+        )
+
+
+async def _internal_error(send: Send, request_id: str) -> None:
+    body = json.dumps(
+        {
+            "errors": [
+                {
+                    "message": "Internal server error",
+                    "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+                }
+            ]
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 500,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(body)).encode()),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": body})
