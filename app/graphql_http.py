@@ -47,6 +47,7 @@ from resolvers import saved_queries
 from resolvers.access import Access
 from resolvers.context import Context
 from schema.errors import answered_codes
+from schema.limits import NUL_MESSAGE, has_nul
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -223,6 +224,8 @@ class GraphQLEndpoint:
         state = request.scope.setdefault("state", {})
         try:
             params = await read_params(request, self.config.max_body_bytes)
+            if has_nul(params.variables):
+                raise RequestError(400, NUL_MESSAGE)
             state["operation"] = params.operation_name
             access: Access = request.state.access
             document = await self.document(params, access)

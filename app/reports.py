@@ -34,6 +34,7 @@ from app.files import XLSX
 from resolvers import report_table, saved_queries
 from resolvers.access import Access
 from resolvers.context import Context
+from schema.limits import NUL_MESSAGE
 
 log = logging.getLogger("grassroots.reports")
 
@@ -60,6 +61,8 @@ def coerce_variables(
         d.variable.name.value: graphql.type_from_ast(schema, d.type)
         for d in operation.variable_definitions or ()
     }
+    if any("\x00" in value for _, value in given):
+        raise ReportError(400, NUL_MESSAGE)
     names = {name for name, _ in given}
     if unknown := sorted(names - set(declared)):
         allowed = ", ".join(sorted(declared)) or "none"

@@ -18,7 +18,7 @@ from db.models import AreaLevel, AuditEvent, User
 from db.queries import access as access_queries
 from db.queries.pagination import Page
 from policies.authorizer import Decision, Rule
-from policies.permissions import Act, Obj, Role
+from policies.permissions import LEDGER_KINDS, Act, Obj, Role, ledger_object
 from policies.scope import EVERYWHERE
 from resolvers import checks, references
 from resolvers.access import Access, Grant
@@ -29,6 +29,8 @@ from resolvers.pagination import page_request
 from resolvers.writes import Outcome, Rejected
 
 EFFECTS = ("allow", "deny")
+# What an action may name: a concrete object, never a pattern ("ledger.*", "ledger.x").
+OBJECTS = frozenset(o.value for o in Obj) | frozenset(ledger_object(k) for k in LEDGER_KINDS)
 ACTIONS = tuple(a.value for a in Act)
 
 
@@ -39,7 +41,7 @@ def _denied() -> Rejected:
 def parse_action(action: str) -> tuple[str, Act] | None:
     """``visit.write`` → (``visit``, WRITE); ``ledger.stability.read`` likewise."""
     obj, _, act = action.rpartition(".")
-    if not obj or act not in ACTIONS:
+    if obj not in OBJECTS or act not in ACTIONS:
         return None
     return obj, Act(act)
 
@@ -203,6 +205,16 @@ async def explain(context: Context, *, username: str, action: str, area_id: int)
     )
 
 
+def _in_utc(name: str, moment: dt.datetime | None) -> dt.datetime | None:
+    """``moment`` in UTC; refused when that falls outside the calendar (year 1–9999)."""
+    if moment is None:
+        return None
+    try:
+        return moment.astimezone(dt.UTC) if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+    except OverflowError as error:
+        raise ArgumentError(f"`{name}` is outside the years 1–9999 in UTC") from error
+
+
 async def audit_page(
     context: Context,
     *,
@@ -216,6 +228,7 @@ async def audit_page(
     if context.access.scope(Obj.AUDIT, Act.READ).empty:
         raise ArgumentError("you may not read the audit trail")
     request = page_request(context, first=first, after=after)
+    since, until = _in_utc("since", since), _in_utc("until", until)
     async with context.reading() as session:
         user_id = None
         if username is not None:

@@ -627,14 +627,15 @@ async def _escalation(
         area = await references.area(
             session, "toAreaId", data.to_area.id, frozenset(AreaLevel), EVERYWHERE_SCOPE
         )
-        if isinstance(area, InputError):
-            raise Rejected(area)
-        if area.id not in above:
+        if isinstance(area, InputError) or area.id not in above:
+            # One answer for "no such area" and "an area not above the item": the
+            # lookup is unscoped, so telling them apart would confirm that an area
+            # outside the caller's view exists.
             raise Rejected(
                 InputError(
-                    ErrorCode.NOT_ALLOWED_HERE,
+                    ErrorCode.UNKNOWN_AREA,
                     "toAreaId",
-                    "escalate to an area above the item's area",
+                    "no such area above the item's area",
                 )
             )
         return {"area_id": area.id, "area_path": area.path, "escalated_to": area.name}

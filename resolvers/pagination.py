@@ -10,6 +10,7 @@ from resolvers.context import Context
 from resolvers.errors import ArgumentError
 
 _PREFIX = "cursor:"
+MAX_ROW_ID = 2**31
 
 
 def encode_cursor(row_id: int) -> str:
@@ -20,9 +21,11 @@ def decode_cursor(cursor: str) -> int:
     try:
         text = base64.urlsafe_b64decode(cursor.encode("ascii")).decode()
         if text.startswith(_PREFIX):
-            value = int(text[len(_PREFIX) :])
-            if value >= 0:
-                return value
+            digits = text[len(_PREFIX) :]
+            # Row ids are 32-bit: a larger "cursor" was never given out (and would
+            # overflow the database's integer parameter).
+            if digits.isascii() and digits.isdigit() and int(digits) < MAX_ROW_ID:
+                return int(digits)
     except (binascii.Error, UnicodeError, ValueError):
         pass
     raise ArgumentError("`after` is not a cursor this connection gave out")

@@ -115,6 +115,8 @@ def _raw_rows(content: bytes, file_name: str) -> Iterator[list[object]]:
             text = content.decode("utf-8-sig")
         except UnicodeDecodeError as error:
             raise SheetError("the CSV file is not UTF-8 text") from error
+        if "\x00" in text:
+            raise SheetError("the CSV file contains NUL characters")
         yield from csv.reader(io.StringIO(text))
         return
     if not file_name.lower().endswith(".xlsx"):

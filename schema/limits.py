@@ -233,3 +233,25 @@ class QueryCost(SchemaExtension):
                 error = graphql.GraphQLError(message, extensions={"code": "QUERY_TOO_COSTLY"})
                 execution.result = graphql.ExecutionResult(data=None, errors=[error])
         yield
+
+
+NUL_MESSAGE = "text may not contain NUL (U+0000) characters"
+
+
+class NoNulCharacters(graphql.ValidationRule):
+    """String literals with NUL are refused: PostgreSQL cannot store or compare them."""
+
+    def enter_string_value(self, node: graphql.StringValueNode, *_args: object) -> None:
+        if "\x00" in node.value:
+            self.report_error(graphql.GraphQLError(NUL_MESSAGE, node))
+
+
+def has_nul(value: object) -> bool:
+    """Whether a JSON value (variables) holds a string with NUL anywhere."""
+    if isinstance(value, str):
+        return "\x00" in value
+    if isinstance(value, dict):
+        return any(has_nul(k) or has_nul(v) for k, v in value.items())
+    if isinstance(value, list):
+        return any(has_nul(item) for item in value)
+    return False

@@ -21,7 +21,10 @@ def decode_id(value: str, type_name: str) -> int | None:
         global_id = GlobalID.from_id(value)
     except GlobalIDValueError:
         return None
-    if global_id.type_name != type_name or not global_id.node_id.isdigit():
+    node_id = global_id.node_id
+    # ASCII digits only: str.isdigit() also takes "²" (int() refuses it) and "１"
+    # (int() reads it as 1, so another spelling would name a real row).
+    if global_id.type_name != type_name or not (node_id.isascii() and node_id.isdigit()):
         return None
     row_id = int(global_id.node_id)
     return row_id if 0 < row_id < 2**31 else None

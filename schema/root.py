@@ -25,7 +25,7 @@ from strawberry.types import ExecutionContext
 from resolvers.context import Context
 from resolvers.errors import ArgumentError
 from schema.ledgers import LedgerItem, Meeting, Suggestion
-from schema.limits import QueryCost
+from schema.limits import NoNulCharacters, QueryCost
 from schema.mutations import Mutation
 from schema.query import Query
 from schema.types import Area, Cadre, Department, Household, Visit
@@ -127,6 +127,7 @@ def build_schema(*, introspection: bool = True, limits: Limits | None = None) ->
     rules = [
         *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
         *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
+        NoNulCharacters,
     ]
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         CloseSession,
