@@ -22,6 +22,7 @@ import sys
 import time
 import traceback
 import uuid
+from collections.abc import Sequence
 from typing import Any
 
 from prometheus_client import CollectorRegistry, Counter, Histogram
@@ -175,25 +176,28 @@ class Observe:
         )
 
 
-async def _internal_error(send: Send, request_id: str) -> None:
-    body = json.dumps(
-        {
-            "errors": [
-                {
-                    "message": "Internal server error",
-                    "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
-                }
-            ]
-        }
-    ).encode()
+async def send_json(
+    send: Send, status: int, body: object, headers: Sequence[tuple[bytes, bytes]] = ()
+) -> None:
+    """A whole JSON response, from a middleware (below Starlette's Response)."""
+    content = json.dumps(body).encode()
     await send(
         {
             "type": "http.response.start",
-            "status": 500,
+            "status": status,
             "headers": [
                 (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
+                (b"content-length", str(len(content)).encode()),
+                *headers,
             ],
         }
     )
-    await send({"type": "http.response.body", "body": body})
+    await send({"type": "http.response.body", "body": content})
+
+
+async def _internal_error(send: Send, request_id: str) -> None:
+    error = {
+        "message": "Internal server error",
+        "extensions": {"code": "INTERNAL_SERVER_ERROR", "requestId": request_id},
+    }
+    await send_json(send, 500, {"errors": [error]})

@@ -9,12 +9,12 @@ data; its queries carry a token like any other client's).
 
 from __future__ import annotations
 
-import json
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from app.observability import send_json
 from resolvers.access import Access
 from resolvers.auth import AuthConfig, AuthError, PrincipalCache
 from resolvers.policy_store import PolicyStore
@@ -95,16 +95,5 @@ class Authenticate:
 
 
 async def _unauthorized(send: Send, message: str) -> None:
-    body = json.dumps({"errors": [{"message": message}]}).encode()
-    await send(
-        {
-            "type": "http.response.start",
-            "status": 401,
-            "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(body)).encode()),
-                (b"www-authenticate", b'Bearer realm="grassroots"'),
-            ],
-        }
-    )
-    await send({"type": "http.response.body", "body": body})
+    challenge = (b"www-authenticate", b'Bearer realm="grassroots"')
+    await send_json(send, 401, {"errors": [{"message": message}]}, [challenge])

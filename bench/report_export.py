@@ -30,7 +30,7 @@ from app.settings import Settings
 from app.system import system_context
 from bench import generate
 from bench.common import DEFAULT_POSTGRES, fresh_database
-from bench.run import RESULTS, SECRET, _free_port, _pg
+from bench.run import RESULTS, SECRET, _free_port, _pg, grant_bench_user
 from resolvers.auth import AuthConfig, mint_token
 
 
@@ -45,20 +45,8 @@ async def _prepare(url: str) -> str:
     """The bench user as county leader; the shipped saved queries; returns the county code."""
     pool = await _pg(url)
     try:
-        user_id = await pool.fetchval(
-            "INSERT INTO app_user (username, display_name, active) VALUES ('bench', '', true)"
-            " ON CONFLICT (username) DO UPDATE SET active = true RETURNING id"
-        )
-        county_id, code = await pool.fetchrow(
-            "SELECT id, code FROM area WHERE parent_id IS NULL ORDER BY id LIMIT 1"
-        )
-        await pool.execute(
-            "INSERT INTO role_assignment (user_id, role, area_id) VALUES ($1, 'county_leader', $2)"
-            " ON CONFLICT DO NOTHING",
-            user_id,
-            county_id,
-        )
-        await pool.execute("UPDATE policy_version SET version = version + 1")
+        county_id = await grant_bench_user(pool)
+        code = await pool.fetchval("SELECT code FROM area WHERE id = $1", county_id)
         households = await pool.fetchval(
             "SELECT count(*) FROM household h JOIN area g ON g.id = h.group_id"
             " WHERE g.path LIKE (SELECT path FROM area WHERE id = $1) || '%'",

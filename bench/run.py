@@ -192,20 +192,13 @@ async def _writer(
         await asyncio.sleep(0.05)
 
 
-async def run(
-    args: argparse.Namespace, url: str = DEFAULT_POSTGRES, *, only_q1: bool = False
-) -> dict[str, Any]:
-    if args.load:
-        url = await fresh_database(url)
-        started = time.perf_counter()
-        await generate.load(url, 1)
-        print(f"loaded LU1 in {time.perf_counter() - started:.1f} s")
-    pool = await _pg(url)
+async def grant_bench_user(pool: asyncpg.Pool) -> int:
+    """The user ``bench``, county leader of the first county; returns that county's id."""
     user_id = await pool.fetchval(
         "INSERT INTO app_user (username, display_name, active) VALUES ('bench', '', true)"
         " ON CONFLICT (username) DO UPDATE SET active = true RETURNING id"
     )
-    county_id = await pool.fetchval(
+    county_id: int = await pool.fetchval(
         "SELECT id FROM area WHERE parent_id IS NULL ORDER BY id LIMIT 1"
     )
     await pool.execute(
@@ -215,6 +208,19 @@ async def run(
         county_id,
     )
     await pool.execute("UPDATE policy_version SET version = version + 1")
+    return county_id
+
+
+async def run(
+    args: argparse.Namespace, url: str = DEFAULT_POSTGRES, *, only_q1: bool = False
+) -> dict[str, Any]:
+    if args.load:
+        url = await fresh_database(url)
+        started = time.perf_counter()
+        await generate.load(url, 1)
+        print(f"loaded LU1 in {time.perf_counter() - started:.1f} s")
+    pool = await _pg(url)
+    county_id = await grant_bench_user(pool)
     county = await pool.fetchval("SELECT code FROM area WHERE id = $1", county_id)
     township = await pool.fetchval(
         "SELECT code FROM area WHERE parent_id = $1 ORDER BY id LIMIT 1", county_id

@@ -108,7 +108,7 @@ class Saved:
 
 @functools.lru_cache(maxsize=512)
 def variables_of(document: str) -> tuple[Variable, ...]:
-    operation = _single_operation(graphql.parse(document))
+    operation = graphql.get_operation_ast(graphql.parse(document))
     if operation is None:
         return ()
     return tuple(
@@ -125,11 +125,6 @@ def variables_of(document: str) -> tuple[Variable, ...]:
     )
 
 
-def _single_operation(document: graphql.DocumentNode) -> graphql.OperationDefinitionNode | None:
-    operations = [d for d in document.definitions if isinstance(d, graphql.OperationDefinitionNode)]
-    return operations[0] if len(operations) == 1 else None
-
-
 def check_document(schema: graphql.GraphQLSchema, document: str) -> list[str]:
     """What is wrong with ``document`` as a saved query; empty when nothing is."""
     if not document.strip():
@@ -141,7 +136,7 @@ def check_document(schema: graphql.GraphQLSchema, document: str) -> list[str]:
     except graphql.GraphQLError as error:
         return [error.message]
     problems = [error.message for error in graphql.validate(schema, parsed)]
-    operation = _single_operation(parsed)
+    operation = graphql.get_operation_ast(parsed)  # None unless exactly one
     if operation is None:
         problems.append("a saved query holds exactly one operation")
     elif operation.operation is not graphql.OperationType.QUERY:

@@ -43,29 +43,11 @@ LIST_SIZES: dict[str, int] = {
 ERRORS_SIZE = 5
 
 
-def _int_argument(field: graphql.FieldNode, name: str, variables: Mapping[str, Any]) -> int | None:
+def _argument(field: graphql.FieldNode, name: str, variables: dict[str, Any]) -> object:
+    """The value of argument ``name`` (a literal, or the variable it names); None if absent."""
     for argument in field.arguments or ():
-        if argument.name.value != name:
-            continue
-        value = argument.value
-        if isinstance(value, graphql.IntValueNode):
-            return int(value.value)
-        if isinstance(value, graphql.VariableNode):
-            given = variables.get(value.name.value)
-            return given if isinstance(given, int) and not isinstance(given, bool) else None
-    return None
-
-
-def _list_length(field: graphql.FieldNode, name: str, variables: Mapping[str, Any]) -> int | None:
-    for argument in field.arguments or ():
-        if argument.name.value != name:
-            continue
-        value = argument.value
-        if isinstance(value, graphql.ListValueNode):
-            return len(value.values)
-        if isinstance(value, graphql.VariableNode):
-            given = variables.get(value.name.value)
-            return len(given) if isinstance(given, list) else None
+        if argument.name.value == name:
+            return graphql.value_from_ast_untyped(argument.value, variables)
     return None
 
 
@@ -82,7 +64,7 @@ class Costing:
         assumed_list_size: int,
     ) -> None:
         self.schema = schema
-        self.variables = variables
+        self.variables = dict(variables)
         self.page_size = page_size
         self.assumed_list_size = assumed_list_size
         self.fragments = {
@@ -147,8 +129,11 @@ class Costing:
             size = self.list_size(field, f"{parent.name}.{name}")
         elif isinstance(named, graphql.GraphQLObjectType) and "edges" in named.fields:
             # A connection: its edges are as many as `first` asks for.
-            first = _int_argument(field, "first", self.variables)
-            size = self.page_size if first is None else max(first, 0)
+            first = _argument(field, "first", self.variables)
+            if isinstance(first, int) and not isinstance(first, bool):
+                size = max(first, 0)
+            else:
+                size = self.page_size
             return cost + self.connection(field, named, multiplier, size, seen)
         return cost + self.selections(field.selection_set, named, multiplier * size, seen)
 
@@ -174,8 +159,8 @@ class Costing:
 
     def list_size(self, field: graphql.FieldNode, qualified: str) -> int:
         if qualified == "Query.nodes":
-            given = _list_length(field, "ids", self.variables)
-            return self.assumed_list_size if given is None else given
+            given = _argument(field, "ids", self.variables)
+            return len(given) if isinstance(given, list) else self.assumed_list_size
         if qualified.endswith(".errors"):
             return ERRORS_SIZE
         return LIST_SIZES.get(qualified, self.assumed_list_size)
