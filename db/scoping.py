@@ -77,3 +77,13 @@ class _Everywhere:
 
 
 EVERYWHERE: ScopeShape = _Everywhere()
+
+
+class _Nowhere:
+    """A scope that admits nothing (a ledger the caller may not see)."""
+
+    grants: tuple[GrantShape, ...] = ()
+    denied: tuple[str, ...] = ()
+
+
+NOWHERE: ScopeShape = _Nowhere()

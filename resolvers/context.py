@@ -10,10 +10,12 @@ from contextlib import asynccontextmanager
 from zoneinfo import ZoneInfo
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from strawberry.dataloader import DataLoader
 
 from db.engine import write_transaction
 from db.ledgers import Ledger
 from db.queries import access as access_queries
+from resolvers import rollups
 from resolvers.access import Access
 from resolvers.loaders import Loaders
 
@@ -58,6 +60,7 @@ class Context:
         self._lock = asyncio.Lock()
         self._restricted_reads: list[RestrictedRead] = []
         self.loaders = Loaders(self.reading, access)
+        self.loaders.rollup_by_area = DataLoader(lambda keys: rollups.load_batch(self, keys))
         self.loaders.on_restricted_rows = lambda rows: self.note_restricted_read(
             "read:node", rows, ""
         )

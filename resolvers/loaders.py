@@ -33,8 +33,7 @@ from db.queries import ledger_items as item_queries
 from db.queries import meetings as meeting_queries
 from db.queries import visits as visit_queries
 from policies.permissions import Obj
-from resolvers.rollups import BUNDLE, Answer, Rollups
-from resolvers.rollups import Request as RollupRequest
+from resolvers.rollups import RollupSelection, RollupValue
 
 if TYPE_CHECKING:
     from resolvers.access import Access
@@ -83,8 +82,8 @@ class Loaders:
         self.ledger_item_by_id = DataLoader[int, LedgerItem | None](self._items)
         self.events_by_item_id = DataLoader[int, list[LedgerItemEvent]](self._events)
         self.reasons_by_item_id = DataLoader[int, list[str]](self._reasons)
-        self.rollup_by_request = DataLoader[RollupRequest, Answer](self._rollups)
-        self.rollup_answers = Rollups(access)
+        # Set by the context (its batch needs the whole context: today, the audit notes).
+        self.rollup_by_area: DataLoader[tuple[int, RollupSelection], RollupValue]
         # Set by the context: called with the restricted rows a load returned.
         self.on_restricted_rows: Callable[[int], None] = lambda _rows: None
 
@@ -164,23 +163,6 @@ class Loaders:
         async with self._reading() as session:
             rows = await item_queries.list_events(session=session, item_ids=keys)
         return _group(keys, rows, lambda row: row.item_id)
-
-    async def _rollups(self, keys: list[RollupRequest]) -> list[Answer]:
-        # Counters of one area come from one row set: answer the whole bundle now and
-        # prime the loader, so fields awaited in later ticks cost no statement.
-        wanted = list(keys)
-        extra = [
-            RollupRequest(family, key.path)
-            for key in keys
-            if key.window is None and key.family in BUNDLE
-            for family in BUNDLE
-            if family is not key.family
-        ]
-        async with self._reading() as session:
-            answers = await self.rollup_answers.answer(session, wanted + extra)
-        for request, answer in zip(extra, answers[len(wanted) :], strict=True):
-            self.rollup_by_request.prime(request, answer)
-        return answers[: len(wanted)]
 
     async def _reasons(self, keys: list[int]) -> list[list[str]]:
         async with self._reading() as session:

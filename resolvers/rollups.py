@@ -1,269 +1,446 @@
-"""Rollups: an area's counts (and its children's), as the caller may see them.
+"""Rollups, from the request's selection to plain values: the one owner of a rollup.
 
-A request names a *family* of counts for an area, with an optional date
-window. Unwindowed families are read from the kept counters when the caller's
-scope is a plain set of subtrees: the area's own counter when the scope covers
-it, else Σ counters of the granted subtrees inside it − Σ those of the denied
-ones. Windows, overdue-as-of, weekly series, and department-narrowed scopes
-are counted from the base rows with the scope in the SQL. Either way the
-requests of one resolver tick are batched: one statement per family (and one
-for all counters), whatever the number of areas.
+A request selects an area (by code, or areas by id), maybe its ``children`` (and
+theirs), and on each some ``rollup(from:, to:)`` fields. ``read_selection``
+reads that from the GraphQL selection; ``areas_with_rollups`` answers it with
+one SQL statement for every area and every selected count
+(``db.queries.rollups``), with the caller's scopes in its WHERE, notes the
+restricted-ledger read for the audit trail (on PostgreSQL the statement writes
+the audit line itself), and returns ``RollupValue``s with plain attributes.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import enum
-from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from typing import TYPE_CHECKING, Any
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from graphql import (
+    FieldNode,
+    FragmentDefinitionNode,
+    FragmentSpreadNode,
+    InlineFragmentNode,
+    SelectionSetNode,
+    Undefined,
+    value_from_ast_untyped,
+)
+from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import counters
-from db.ledgers import RESTRICTED, Ledger
-from db.paths import ancestor_ids
+from db.ledgers import Ledger
+from db.models import Area, AreaLevel
 from db.queries import rollups as rollup_queries
-from db.queries.rollups import Row, Window
+from db.queries.rollups import Family, Need, Scopes, TargetRow, Targets, Window
 from policies.permissions import Act, Obj, ledger_object
-from policies.scope import Scope
 from resolvers.access import Access
 
+if TYPE_CHECKING:
+    from resolvers.context import Context
 
-class Family(enum.StrEnum):
-    HOUSEHOLDS = "households"
-    VISITS = "visits"
-    CADRES = "cadres"
-    MEETINGS = "meetings"
-    ITEMS = "items"
-    ITEM_STATUS = "item_status"
-    NEEDY = "needy"
-    OVERDUE = "overdue"
-    WEEKLY = "weekly"
-
-
-COUNTER_METRICS: dict[Family, tuple[str, ...]] = {
-    Family.HOUSEHOLDS: (counters.HOUSEHOLDS,),
-    Family.VISITS: (
-        counters.VISITS,
-        counters.VISITED,
-        counters.CONDOLENCE_FEN,
-        counters.CONDOLENCE_PEOPLE,
-    ),
-    Family.CADRES: (counters.CADRES, counters.CADRES_ACTIVE, counters.CADRES_AT_QUOTA),
-    Family.MEETINGS: (counters.MEETINGS, counters.SUGGESTIONS),
-    Family.ITEMS: (counters.ITEMS,),
-    Family.ITEM_STATUS: (counters.ITEM_STATUS,),
-    Family.NEEDY: (counters.NEEDY,),
-}
-# Families of a few scalar counters per area: fetched together whenever one is asked.
-BUNDLE = (Family.HOUSEHOLDS, Family.VISITS, Family.CADRES, Family.MEETINGS)
-LEDGER_METRICS = frozenset({counters.ITEMS, counters.ITEM_STATUS})
-LEDGER_FAMILIES = frozenset({Family.ITEMS, Family.ITEM_STATUS, Family.OVERDUE})
-FAMILY_OBJECT = {
-    Family.HOUSEHOLDS: Obj.HOUSEHOLD.value,
-    Family.VISITS: Obj.VISIT.value,
-    Family.WEEKLY: Obj.VISIT.value,
-    Family.CADRES: Obj.CADRE.value,
-    Family.MEETINGS: Obj.MEETING.value,
-    Family.NEEDY: ledger_object(Ledger.HARDSHIP.value),
+# Which families each plain rollup field needs.
+FIELD_FAMILIES: dict[str, tuple[Family, ...]] = {
+    "households": (Family.HOUSEHOLDS,),
+    "visitedHouseholds": (Family.VISITS,),
+    "coverage": (Family.VISITS, Family.HOUSEHOLDS),
+    "personVisits": (Family.VISITS,),
+    "cadres": (Family.CADRES,),
+    "cadresVisiting": (Family.CADRES,),
+    "cadresAtQuota": (Family.CADRES,),
+    "participation": (Family.CADRES,),
+    "meetings": (Family.MEETINGS,),
+    "suggestions": (Family.MEETINGS,),
+    "condolenceAmount": (Family.VISITS,),
+    "condolencePeople": (Family.VISITS,),
+    "itemsByStatus": (Family.ITEM_STATUS,),
+    "needyHouseholds": (Family.NEEDY,),
+    "weeklyVisits": (Family.WEEKLY,),
+    "items": (Family.ITEMS,),
 }
 
 
 @dataclasses.dataclass(frozen=True)
-class Request:
-    family: Family
-    path: str
-    window: Window | None = None  # None: all time
-    as_of: dt.date | None = None  # overdue only
+class RollupSelection:
+    """What one ``rollup`` field selected: its window, its fields, overdue dates."""
+
+    window: Window | None = None
+    fields: frozenset[str] = frozenset()
+    overdue_as_of: frozenset[dt.date | None] = frozenset()  # None: today
+
+    def needs(self, today: dt.date) -> list[Need]:
+        families = {f for name in self.fields for f in FIELD_FAMILIES.get(name, ())}
+        found = [Need(f, self.window) for f in sorted(families)]
+        found += [Need(Family.OVERDUE, None, day or today) for day in sorted_days(self)]
+        return found
 
 
-Counts = dict[tuple[str, str], int]  # (metric, key) → value
+def sorted_days(selection: RollupSelection) -> list[dt.date | None]:
+    return sorted(selection.overdue_as_of, key=lambda d: (d is not None, d or dt.date.min))
 
 
 @dataclasses.dataclass(frozen=True)
-class Answer:
-    counts: Counts
-    partial: bool
+class AreaSelection:
+    """The rollups selected on an area, and on its children (recursively)."""
+
+    rollups: frozenset[RollupSelection] = frozenset()
+    children: AreaSelection | None = None
+
+    @property
+    def depth(self) -> int:
+        """How many levels below hold rollups (0: this area only)."""
+        below = self.children
+        deepest, level = 0, 0
+        while below is not None:
+            level += 1
+            if below.rollups:
+                deepest = level
+            below = below.children
+        return deepest
+
+    @property
+    def any_rollup(self) -> bool:
+        return bool(self.rollups) or (self.children is not None and self.children.any_rollup)
+
+    def all_rollups(self) -> set[RollupSelection]:
+        found = set(self.rollups)
+        if self.children is not None:
+            found |= self.children.all_rollups()
+        return found
 
 
-def _pieces(scope: Scope, path: str) -> list[tuple[int, str]] | None:
-    """(sign, subtree) whose counters add up to the scope's part of ``path``; None when a
-    department-narrowed grant makes counters unusable."""
-    if any(g.department_id is not None for g in scope.grants):
-        return None
-    # Grants are disjoint subtrees and denials lie inside grants (Scope.of collapses).
-    positive = [
-        path if path.startswith(g.path) else g.path
-        for g in scope.grants
-        if path.startswith(g.path) or g.path.startswith(path)
-    ]
-    positive = [p for p in positive if not any(p.startswith(d) for d in scope.denied)]
-    negative = [d for d in scope.denied if any(d.startswith(p) and d != p for p in positive)]
-    return [(1, p) for p in positive] + [(-1, d) for d in negative]
+# -- reading the selection -------------------------------------------------------------
 
 
-class Rollups:
-    """Answers batches of requests for one caller (one instance per request)."""
-
-    def __init__(self, access: Access) -> None:
-        self.access = access
-        self._partial: dict[tuple[Family, str], bool] = {}
-        self._piece_memo: dict[tuple[Scope, str], list[tuple[int, str]] | None] = {}
-
-    def _scope(self, family: Family) -> Scope:
-        return self.access.scope(FAMILY_OBJECT[family], Act.READ)
-
-    def _ledger_scopes(self) -> dict[Ledger, Scope]:
-        return self.access.ledger_scopes(Act.READ)
-
-    def partial(self, family: Family, path: str) -> bool:
-        key = (family, path)
-        if key not in self._partial:
-            if family in LEDGER_FAMILIES:
-                found = any(not s.covers(path) for s in self._ledger_scopes().values())
-            else:
-                found = not self._scope(family).covers(path)
-            self._partial[key] = found
-        return self._partial[key]
-
-    async def answer(self, session: AsyncSession, requests: Sequence[Request]) -> list[Answer]:
-        results: dict[Request, Counts] = {}
-        from_counters: list[tuple[Request, list[tuple[Ledger | None, list[tuple[int, str]]]]]] = []
-        from_rows: dict[tuple[Family, Window | None, dt.date | None], list[Request]] = defaultdict(
-            list
-        )
-        for request in set(requests):
-            plan = self._counter_plan(request)
-            if plan is None:
-                from_rows[(request.family, request.window, request.as_of)].append(request)
-            else:
-                from_counters.append((request, plan))
-        if from_counters:
-            results |= await self._from_counters(session, from_counters)
-        for (family, window, as_of), group in from_rows.items():
-            rows = await self._rows(session, family, [r.path for r in group], window, as_of)
-            results |= _aggregate(group, rows)
-        return [Answer(results[r], self.partial(r.family, r.path)) for r in requests]
-
-    def _counter_plan(
-        self, request: Request
-    ) -> list[tuple[Ledger | None, list[tuple[int, str]]]] | None:
-        if request.window is not None or request.family not in COUNTER_METRICS:
-            return None
-        if request.family in LEDGER_FAMILIES:
-            plan: list[tuple[Ledger | None, list[tuple[int, str]]]] = []
-            for ledger, scope in self._ledger_scopes().items():
-                pieces = self._pieces(scope, request.path)
-                if pieces is None:
-                    return None
-                plan.append((ledger, pieces))
-            return plan
-        pieces = self._pieces(self._scope(request.family), request.path)
-        return None if pieces is None else [(None, pieces)]
-
-    def _pieces(self, scope: Scope, path: str) -> list[tuple[int, str]] | None:
-        key = (scope, path)
-        if key not in self._piece_memo:
-            self._piece_memo[key] = _pieces(scope, path)
-        return self._piece_memo[key]
-
-    async def _from_counters(
-        self,
-        session: AsyncSession,
-        planned: list[tuple[Request, list[tuple[Ledger | None, list[tuple[int, str]]]]]],
-    ) -> dict[Request, Counts]:
-        area_of = {
-            p: ancestor_ids(p)[-1] for _r, plan in planned for _l, ps in plan for _s, p in ps
-        }
-        metrics = sorted({m for r, _p in planned for m in COUNTER_METRICS[r.family]})
-        # area → metric → ledger ("" for keys without one) → [(key, value)]
-        stored: dict[int, dict[str, dict[str, list[tuple[str, int]]]]] = defaultdict(
-            lambda: defaultdict(lambda: defaultdict(list))
-        )
-        for area_id, metric, key, value in await rollup_queries.counter_rows(
-            session=session, area_ids=sorted(set(area_of.values())), metrics=metrics
-        ):
-            prefix = key.split("|", 1)[0] if metric in LEDGER_METRICS else ""
-            stored[area_id][metric][prefix].append((key, value))
-        results: dict[Request, Counts] = {}
-        for request, plan in planned:
-            counts: Counts = defaultdict(int)
-            for metric in COUNTER_METRICS[request.family]:
-                for plan_ledger, pieces in plan:
-                    name = plan_ledger.value if plan_ledger is not None else ""
-                    for sign, path in pieces:
-                        for key, value in stored[area_of[path]][metric][name]:
-                            counts[(metric, key)] += sign * value
-            results[request] = {k: v for k, v in counts.items() if v}
-        return results
-
-    async def _rows(
-        self,
-        session: AsyncSession,
-        family: Family,
-        paths: list[str],
-        window: Window | None,
-        as_of: dt.date | None,
-    ) -> list[Row]:
-        span = window or Window()
-        match family:
-            case Family.HOUSEHOLDS:
-                return await rollup_queries.households(
-                    session=session, paths=paths, scope=self._scope(family)
-                )
-            case Family.VISITS:
-                return await rollup_queries.visits(
-                    session=session, paths=paths, scope=self._scope(family), window=span
-                )
-            case Family.WEEKLY:
-                return await rollup_queries.weekly_visits(
-                    session=session, paths=paths, scope=self._scope(family), window=span
-                )
-            case Family.CADRES:
-                return await rollup_queries.cadres(
-                    session=session, paths=paths, scope=self._scope(family), window=span
-                )
-            case Family.MEETINGS:
-                return await rollup_queries.meetings(
-                    session=session, paths=paths, scope=self._scope(family), window=span
-                )
-            case Family.ITEMS | Family.ITEM_STATUS:
-                return await rollup_queries.items(
-                    session=session, paths=paths, scopes=self._ledger_scopes(), window=span
-                )
-            case Family.NEEDY:
-                return await rollup_queries.needy(
-                    session=session, paths=paths, scope=self._scope(family), window=span
-                )
-            case Family.OVERDUE:
-                assert as_of is not None
-                return await rollup_queries.overdue(
-                    session=session, paths=paths, scopes=self._ledger_scopes(), as_of=as_of
-                )
-        raise AssertionError(family)
+def coerced(variables: object) -> dict[str, Any]:
+    """A resolver's variable values as a dict (graphql-core hands a dict at run time,
+    though it annotates a ``VariableValues``)."""
+    found = getattr(variables, "coerced", variables)
+    return dict(found) if isinstance(found, Mapping) else {}
 
 
-def _aggregate(requests: Sequence[Request], rows: Sequence[Row]) -> dict[Request, Counts]:
-    """Add each holder's row to every requested area whose subtree holds it."""
-    results: dict[Request, Counts] = {r: defaultdict(int) for r in requests}
-    by_path: dict[str, list[Request]] = defaultdict(list)
-    for request in requests:
-        by_path[request.path].append(request)
-    for holder, metric, key, value in rows:
-        segments = holder.strip("/").split("/")
-        for depth in range(1, len(segments) + 1):
-            prefix = "/" + "/".join(segments[:depth]) + "/"
-            for request in by_path.get(prefix, ()):
-                results[request][(metric, key)] += value
-    return {r: {k: v for k, v in c.items() if v} for r, c in results.items()}
+class NotPlain(Exception):
+    """The selection uses something the reader does not follow (callers fall back)."""
 
 
-def restricted_rows(counts: Counts) -> int:
-    """How many restricted-ledger items a count includes (for the audit trail)."""
-    return sum(
-        value
-        for (metric, key), value in counts.items()
-        if metric in (counters.ITEMS, counters.ITEM_STATUS, "overdue")
-        and Ledger(key.split("|")[0]) in RESTRICTED
+def _as_date(value: object) -> dt.date | None:
+    if value is None or isinstance(value, dt.date):
+        return value
+    if isinstance(value, str):
+        try:
+            return dt.date.fromisoformat(value)
+        except ValueError as error:
+            raise NotPlain(value) from error
+    raise NotPlain(value)
+
+
+def _arguments(node: FieldNode, variables: Mapping[str, Any]) -> dict[str, Any]:
+    found = {
+        argument.name.value: value_from_ast_untyped(argument.value, dict(variables))
+        for argument in node.arguments or ()
+    }
+    return {name: value for name, value in found.items() if value is not Undefined}
+
+
+def _included(node: Any, variables: Mapping[str, Any]) -> bool:
+    for directive in node.directives or ():
+        name = directive.name.value
+        if name not in ("include", "skip"):
+            raise NotPlain(name)
+        value = None
+        for argument in directive.arguments or ():
+            if argument.name.value == "if":
+                value = value_from_ast_untyped(argument.value, dict(variables))
+        if not isinstance(value, bool):
+            raise NotPlain(name)
+        if (name == "include") != value:
+            return False
+    return True
+
+
+def fields_of(
+    selection_set: SelectionSetNode | None,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+) -> Iterable[FieldNode]:
+    """The fields of a selection set, through fragments, as executed (include/skip)."""
+    for selection in selection_set.selections if selection_set else ():
+        if not _included(selection, variables):
+            continue
+        if isinstance(selection, FieldNode):
+            yield selection
+        elif isinstance(selection, InlineFragmentNode):
+            yield from fields_of(selection.selection_set, fragments, variables)
+        elif isinstance(selection, FragmentSpreadNode):
+            fragment = fragments[selection.name.value]
+            yield from fields_of(fragment.selection_set, fragments, variables)
+
+
+def read_rollup(
+    node: FieldNode,
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+) -> RollupSelection:
+    arguments = _arguments(node, variables)
+    start, end = _as_date(arguments.get("from")), _as_date(arguments.get("to"))
+    names: set[str] = set()
+    days: set[dt.date | None] = set()
+    for field in fields_of(node.selection_set, fragments, variables):
+        name = field.name.value
+        if name == "overdueItems":
+            days.add(_as_date(_arguments(field, variables).get("asOf")))
+        else:
+            names.add(name)
+    window = None if start is None and end is None else Window(start, end)
+    return RollupSelection(window, frozenset(names), frozenset(days))
+
+
+def read_selection(
+    nodes: Sequence[FieldNode],
+    fragments: Mapping[str, FragmentDefinitionNode],
+    variables: Mapping[str, Any],
+) -> AreaSelection:
+    """The rollups selected under the area fields ``nodes`` (one response key)."""
+    rollups: set[RollupSelection] = set()
+    children: list[FieldNode] = []
+    for node in nodes:
+        for field in fields_of(node.selection_set, fragments, variables):
+            if field.name.value == "rollup":
+                rollups.add(read_rollup(field, fragments, variables))
+            elif field.name.value == "children":
+                children.append(field)
+    below = read_selection(children, fragments, variables) if children else None
+    return AreaSelection(frozenset(rollups), below)
+
+
+# -- values ---------------------------------------------------------------------------
+
+
+@dataclasses.dataclass
+class RollupValue:
+    """One area's rollup for one selection: plain values, ready for the response."""
+
+    window_from: dt.date | None = None
+    window_to: dt.date | None = None
+    households: int = 0
+    visited_households: int = 0
+    coverage: float = 0.0
+    person_visits: int = 0
+    cadres: int = 0
+    cadres_visiting: int = 0
+    cadres_at_quota: int = 0
+    participation: float = 0.0
+    meetings: int = 0
+    suggestions: int = 0
+    condolence_amount: Decimal = Decimal(0)
+    condolence_people: int = 0
+    items_by_status: list[tuple[str, int]] = dataclasses.field(default_factory=list)
+    needy_households: list[tuple[str, int]] = dataclasses.field(default_factory=list)
+    weekly_visits: list[tuple[dt.date, int]] = dataclasses.field(default_factory=list)
+    all_items: list[tuple[str, str, str, int]] = dataclasses.field(default_factory=list)
+    overdue: dict[dt.date | None, int] = dataclasses.field(default_factory=dict)
+    partial: bool = False
+
+    def items(self, ledgers: Sequence[str] | None) -> list[tuple[str, str, str, int]]:
+        if ledgers is None:
+            return self.all_items
+        wanted = set(ledgers)
+        return [item for item in self.all_items if item[0] in wanted]
+
+
+def _percent(part: int, whole: int) -> float:
+    return round(100.0 * part / whole, 2) if whole else 0.0
+
+
+def value_of(
+    row: TargetRow, selection: RollupSelection, today: dt.date, partial: bool
+) -> RollupValue:
+    window = selection.window
+    value = RollupValue(
+        window_from=window.start if window else None,
+        window_to=window.end if window else None,
+        partial=partial,
     )
+    got = row.values
+
+    def scalars(family: Family) -> Mapping[str, int]:
+        found: Mapping[str, int] = got.get(Need(family, window), {})
+        return found
+
+    households = scalars(Family.HOUSEHOLDS)
+    visits = scalars(Family.VISITS)
+    cadres = scalars(Family.CADRES)
+    meetings = scalars(Family.MEETINGS)
+    value.households = households.get(counters.HOUSEHOLDS, 0)
+    value.visited_households = visits.get(counters.VISITED, 0)
+    value.coverage = _percent(value.visited_households, value.households)
+    value.person_visits = visits.get(counters.VISITS, 0)
+    value.condolence_amount = Decimal(visits.get(counters.CONDOLENCE_FEN, 0)).scaleb(-2)
+    value.condolence_people = visits.get(counters.CONDOLENCE_PEOPLE, 0)
+    value.cadres = cadres.get(counters.CADRES, 0)
+    value.cadres_visiting = cadres.get(counters.CADRES_ACTIVE, 0)
+    value.cadres_at_quota = cadres.get(counters.CADRES_AT_QUOTA, 0)
+    value.participation = _percent(value.cadres_visiting, value.cadres)
+    value.meetings = meetings.get(counters.MEETINGS, 0)
+    value.suggestions = meetings.get(counters.SUGGESTIONS, 0)
+    value.items_by_status = [(s, n) for s, n in got.get(Need(Family.ITEM_STATUS, window), ())]
+    value.needy_households = [(r, n) for r, n in got.get(Need(Family.NEEDY, window), ())]
+    value.weekly_visits = [
+        (dt.date.fromisoformat(str(w)[:10]), n) for w, n in got.get(Need(Family.WEEKLY, window), ())
+    ]
+    value.all_items = [(l_, c, s, n) for l_, c, s, n in got.get(Need(Family.ITEMS, window), ())]
+    for day in selection.overdue_as_of:
+        found = got.get(Need(Family.OVERDUE, None, day or today), {})
+        value.overdue[day] = found.get("overdue", 0)
+    return value
+
+
+# -- answering --------------------------------------------------------------------------
+
+
+def scopes_of(access: Access) -> Scopes:
+    ledgers = access.ledger_scopes(Act.READ)
+    return Scopes(
+        area=access.scope(Obj.AREA),
+        families=(
+            (Family.HOUSEHOLDS, access.scope(Obj.HOUSEHOLD.value)),
+            (Family.VISITS, access.scope(Obj.VISIT.value)),
+            (Family.CADRES, access.scope(Obj.CADRE.value)),
+            (Family.MEETINGS, access.scope(Obj.MEETING.value)),
+        ),
+        ledgers=tuple(sorted((ledger.value, scope) for ledger, scope in ledgers.items())),
+    )
+
+
+def is_partial(access: Access, path: str) -> bool:
+    """True when some count of the area covers only the part the caller may see."""
+    for obj in (Obj.HOUSEHOLD, Obj.VISIT, Obj.CADRE, Obj.MEETING):
+        if not access.scope(obj.value).covers(path):
+            return True
+    if not access.scope(ledger_object(Ledger.HARDSHIP.value)).covers(path):
+        return True
+    return any(not s.covers(path) for s in access.ledger_scopes(Act.READ).values())
+
+
+@dataclasses.dataclass
+class Answered:
+    """The areas a statement returned, in tree order, each with its rollup values."""
+
+    rows: list[TargetRow]
+    values: dict[tuple[int, RollupSelection], RollupValue]
+    restricted: list[tuple[int, str]]  # (rows, path) of restricted reads not yet audited
+
+    def area(self, row: TargetRow) -> Area:
+        return Area(
+            id=row.id,
+            parent_id=row.parent_id,
+            path=row.path,
+            name=row.name,
+            code=row.code,
+            level=AreaLevel(row.level),
+        )
+
+
+async def areas_with_rollups(
+    connection: AsyncConnection,
+    access: Access,
+    *,
+    code: str | None = None,
+    ids: Sequence[int] = (),
+    selection: AreaSelection,
+    today: dt.date,
+    request_id: str,
+) -> Answered:
+    """The area of ``code`` (or the areas ``ids``), its descendants down to the selection's
+    depth, and every selected rollup of each: one statement."""
+    rollups = selection.all_rollups()
+    needs = sorted({n for r in rollups for n in r.needs(today)}, key=_need_order)
+    if code is not None:
+        targets = Targets(by_code=True, depth=selection.depth)
+        params: dict[str, Any] = {"code": code}
+    else:
+        targets = Targets(by_code=False, ids=len(ids), depth=0)
+        params = {f"id{i}": area_id for i, area_id in enumerate(ids)}
+    statement = rollup_queries.compiled(
+        connection.dialect, targets, needs, scopes_of(access), audit=True
+    )
+    params |= {"audit_user": access.user_id or None, "audit_request": request_id}
+    rows = await rollup_queries.run(connection, statement, params)
+    values: dict[tuple[int, RollupSelection], RollupValue] = {}
+    for row in rows:
+        partial = is_partial(access, row.path)
+        for rollup in rollups:
+            values[(row.id, rollup)] = value_of(row, rollup, today, partial)
+    restricted = (
+        [] if statement.audits else [(row.restricted, row.path) for row in rows if row.restricted]
+    )
+    return Answered(rows, values, restricted)
+
+
+def _need_order(need: Need) -> tuple[str, str, str]:
+    return (need.family.value, repr(need.window), repr(need.as_of))
+
+
+# -- within a request -----------------------------------------------------------------
+
+
+def _note(context: Context, answered: Answered) -> None:
+    for rows, path in answered.restricted:
+        context.note_restricted_read("read:rollup", rows, path)
+
+
+async def by_code(context: Context, *, code: str, selection: AreaSelection) -> Area | None:
+    """The area of ``code`` with every rollup the request selected on it and below, in one
+    statement; the areas and values it found are primed for the fields that ask next."""
+    async with context.reading() as session:
+        answered = await areas_with_rollups(
+            await session.connection(),
+            context.access,
+            code=code,
+            selection=selection,
+            today=context.today(),
+            request_id=context.request_id,
+        )
+    _note(context, answered)
+    if not answered.rows:
+        return None
+    areas = {row.id: answered.area(row) for row in answered.rows}
+    root = areas[answered.rows[0].id]
+    depth = {root.id: 0}
+    children: dict[int, list[Area]] = {area_id: [] for area_id in areas}
+    for row in answered.rows[1:]:
+        assert row.parent_id is not None
+        depth[row.id] = depth[row.parent_id] + 1
+        children[row.parent_id].append(areas[row.id])
+    loaders = context.loaders
+    for area_id, area in areas.items():
+        loaders.area_by_id.prime(area_id, area)
+        if depth[area_id] < selection.depth:
+            loaders.children_by_area_id.prime(area_id, children[area_id])
+    for key, value in answered.values.items():
+        loaders.rollup_by_area.prime(key, value)
+    return root
+
+
+async def load_batch(
+    context: Context, keys: Sequence[tuple[int, RollupSelection]]
+) -> list[RollupValue]:
+    """Rollups of areas that were not primed (``node``, ``areas``): one statement a tick."""
+    ids = sorted({area_id for area_id, _s in keys})
+    selection = AreaSelection(frozenset(s for _a, s in keys))
+    async with context.reading() as session:
+        answered = await areas_with_rollups(
+            await session.connection(),
+            context.access,
+            ids=ids,
+            selection=selection,
+            today=context.today(),
+            request_id=context.request_id,
+        )
+    _note(context, answered)
+    empty = RollupValue()
+    return [answered.values.get(key, empty) for key in keys]
+
+
+async def rollup(context: Context, area: Area, selection: RollupSelection) -> RollupValue:
+    return await context.loaders.rollup_by_area.load((area.id, selection))

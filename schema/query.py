@@ -11,6 +11,7 @@ from resolvers import cadres as cadre_resolvers
 from resolvers import households as household_resolvers
 from resolvers import ledger_items as item_resolvers
 from resolvers import meetings as meeting_resolvers
+from resolvers import rollups as rollup_resolvers
 from resolvers import visits as visit_resolvers
 from schema.access import AccessQuery
 from schema.ledgers import LedgerCategory, LedgerItem, LedgerKind, Meeting, Suggestion
@@ -68,7 +69,14 @@ class Query(AccessQuery, SavedQueryQueries):
 
     @strawberry.field(description="An area by its national division code.")
     async def area(self, info: Info, code: str) -> Area | None:
-        row = await area_resolvers.by_code(info.context, code=code)
+        raw = info._raw_info
+        selection = rollup_resolvers.read_selection(
+            raw.field_nodes, raw.fragments, rollup_resolvers.coerced(raw.variable_values)
+        )
+        if selection.any_rollup:  # the area, its children and all their rollups at once
+            row = await rollup_resolvers.by_code(info.context, code=code, selection=selection)
+        else:
+            row = await area_resolvers.by_code(info.context, code=code)
         return Area.from_row(row) if row else None
 
     @strawberry.field(

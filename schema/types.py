@@ -18,6 +18,7 @@ from resolvers import cadres as cadre_resolvers
 from resolvers import households as household_resolvers
 from resolvers import ledger_items as item_resolvers
 from resolvers import meetings as meeting_resolvers
+from resolvers import rollups as rollup_resolvers
 from resolvers import visits as visit_resolvers
 from resolvers.context import Context
 from schema.relay import connection, decode_id
@@ -97,7 +98,11 @@ class Area(Node):
     ) -> Annotated[Rollup, strawberry.lazy(ROLLUPS)]:
         from schema.rollups import Rollup
 
-        return await Rollup.build(info, self._row, from_, to)
+        raw = info._raw_info
+        selection = rollup_resolvers.read_rollup(
+            raw.field_nodes[0], raw.fragments, rollup_resolvers.coerced(raw.variable_values)
+        )
+        return Rollup.from_value(await rollup_resolvers.rollup(info.context, self._row, selection))
 
     @strawberry.field(description="Courtyard meetings held in this area's subtree.")
     async def meetings(

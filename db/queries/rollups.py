@@ -1,27 +1,64 @@
-"""Rollup counts: from the kept counters, or from the base rows (windows, partial scopes).
+"""Rollups as one statement: an area (or several), its descendants to a depth, every count.
 
-Every base-row query returns (holder area path, metric, key, value) for the rows
-held anywhere under the requested subtrees, inside the scope, inside the date
-window; the caller adds each row to every requested area whose path prefixes
-the holder's. One statement per family of metrics, whatever the number of areas.
+The statement finds the target areas inside the caller's area scope, computes
+each needed family of counts for every target, and pivots them into one row
+per target (scalar counts as columns, lists as JSON arrays built by the
+database). Where it can, a family is read from the kept counters
+(``area_counter``): a target the family's scope covers reads its own row; a
+partly covered one adds the counters of the granted subtrees inside it and
+subtracts those of the denied ones. Windows, overdue-as-of, weekly series and
+department-narrowed scopes are counted from the base rows, grouped by the
+holding area and then summed per target, with the scope in the SQL.
+
+On PostgreSQL the statement also writes the audit line of a restricted read (a
+data-modifying CTE), so the read and its audit are one round trip.
+
+The SQL text is built and compiled once per shape — which targets, which
+families, the scopes — and reused with new parameters.
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Sequence
+import enum
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
-from sqlalchemy import ColumnElement, Date, and_, false, func, or_, select, true
-from sqlalchemy.ext.asyncio import AsyncSession
+import orjson
+from cachetools import LRUCache
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    Date,
+    Integer,
+    String,
+    Text,
+    and_,
+    bindparam,
+    case,
+    cast,
+    false,
+    func,
+    insert,
+    literal,
+    not_,
+    or_,
+    select,
+    true,
+    type_coerce,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql
+from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.sql import Select
 
 from db import counters, scoping
-from db.counters import item_key, status_key
-from db.ledgers import Ledger
+from db.ledgers import RESTRICTED, Ledger
 from db.models import (
     Area,
     AreaCounter,
+    AuditEvent,
     Cadre,
     Household,
     LedgerItem,
@@ -30,11 +67,11 @@ from db.models import (
     Suggestion,
     Visit,
 )
-from db.paths import path_end
+from db.paths import SEGMENT_WIDTH, ancestor_ids, path_end
 from db.queries import ledger_items as item_queries
 from db.scoping import ScopeShape
 
-Row = tuple[str, str, str, int]  # holder path, metric, key, value
+SEGMENT = SEGMENT_WIDTH + 1  # characters a level adds to a path
 
 
 @dataclasses.dataclass(frozen=True)
@@ -51,218 +88,700 @@ class Window:
         return and_(*parts) if parts else true()
 
 
-def _subtrees(column: Any, paths: Sequence[str]) -> ColumnElement[bool]:
-    if not paths:
-        return false()
-    return or_(*(and_(column >= p, column < path_end(p)) for p in sorted(set(paths))))
+class Family(enum.StrEnum):
+    """A group of counts computed together."""
+
+    HOUSEHOLDS = "households"  # households
+    VISITS = "visits"  # visits, visited households, condolence money and people
+    CADRES = "cadres"  # cadres, of them visiting, of them at quota
+    MEETINGS = "meetings"  # meetings, suggestions
+    ITEMS = "items"  # [ledger, category, status, count]
+    ITEM_STATUS = "item_status"  # [status, count], visible ledgers together
+    NEEDY = "needy"  # [reason, households]
+    OVERDUE = "overdue"  # count open and past the deadline on ``as_of``
+    WEEKLY = "weekly"  # [monday, visits]
 
 
-async def counter_rows(
-    *, session: AsyncSession, area_ids: Sequence[int], metrics: Sequence[str]
-) -> list[tuple[int, str, str, int]]:
-    table = AreaCounter.__table__.c
-    statement = select(table.area_id, table.metric, table.key, table.value).where(
-        table.area_id.in_(sorted(set(area_ids))), table.metric.in_(metrics)
+SCALARS: dict[Family, tuple[str, ...]] = {
+    Family.HOUSEHOLDS: (counters.HOUSEHOLDS,),
+    Family.VISITS: (
+        counters.VISITS,
+        counters.VISITED,
+        counters.CONDOLENCE_FEN,
+        counters.CONDOLENCE_PEOPLE,
+    ),
+    Family.CADRES: (counters.CADRES, counters.CADRES_ACTIVE, counters.CADRES_AT_QUOTA),
+    Family.MEETINGS: (counters.MEETINGS, counters.SUGGESTIONS),
+    Family.OVERDUE: ("overdue",),
+}
+LISTS = frozenset({Family.ITEMS, Family.ITEM_STATUS, Family.NEEDY, Family.WEEKLY})
+LEDGER_FAMILIES = frozenset({Family.ITEMS, Family.ITEM_STATUS, Family.OVERDUE})
+UNDATED = frozenset({Family.HOUSEHOLDS})
+
+
+@dataclasses.dataclass(frozen=True)
+class Need:
+    """One family of counts, for every target."""
+
+    family: Family
+    window: Window | None = None  # None: all time
+    as_of: dt.date | None = None  # overdue only
+
+    def __post_init__(self) -> None:
+        if self.family in UNDATED:
+            object.__setattr__(self, "window", None)
+
+
+@dataclasses.dataclass(frozen=True)
+class Targets:
+    """Which areas: one by ``code`` (or one or more by id), and descendants ``depth`` down."""
+
+    by_code: bool = True
+    ids: int = 0  # how many ids, when not by code
+    depth: int = 1
+
+
+@dataclasses.dataclass(frozen=True)
+class Scopes:
+    """The caller's read scopes the statement applies (values, hashable)."""
+
+    area: ScopeShape
+    families: tuple[tuple[Family, ScopeShape], ...]  # non-ledger families
+    ledgers: tuple[tuple[str, ScopeShape], ...]  # every visible ledger
+
+    def of(self, family: Family) -> ScopeShape:
+        return dict(self.families)[family]
+
+
+@dataclasses.dataclass(frozen=True)
+class TargetRow:
+    id: int
+    parent_id: int | None
+    path: str
+    name: str
+    code: str | None
+    level: str
+    values: dict[Need, Any]  # scalar families: {metric: int}; lists: list of lists
+    restricted: int  # restricted-ledger items the values include
+
+
+def _department_narrowed(scope: ScopeShape) -> bool:
+    return any(g.department_id is not None for g in scope.grants)
+
+
+def _from_counters(need: Need, scopes: Scopes) -> bool:
+    if need.window is not None or need.family in (Family.OVERDUE, Family.WEEKLY):
+        return False
+    if need.family in LEDGER_FAMILIES:
+        return not any(_department_narrowed(s) for _l, s in scopes.ledgers)
+    if need.family is Family.NEEDY:
+        return not _department_narrowed(_needy_scope(scopes))
+    return not _department_narrowed(scopes.of(need.family))
+
+
+def _needy_scope(scopes: Scopes) -> ScopeShape:
+    found = dict(scopes.ledgers).get(Ledger.HARDSHIP.value)
+    return found if found is not None else scoping.NOWHERE
+
+
+def _in_range(column: Any, low: Any, high: Any) -> ColumnElement[bool]:
+    return and_(column >= low, column < high)
+
+
+def _piece(target: Any, holder: Any, sign: int, tag: int) -> Select[Any]:
+    return select(
+        target.label("target"),
+        holder.label("holder"),
+        literal(sign).label("sign"),
+        literal(tag).label("tag"),
     )
-    connection = await session.connection()
-    return [(a, m, k, v) for a, m, k, v in (await connection.execute(statement)).all()]
 
 
-async def households(
-    *, session: AsyncSession, paths: Sequence[str], scope: ScopeShape
-) -> list[Row]:
-    statement = (
-        select(Area.path, func.count())
-        .join(Household, Household.group_id == Area.id)
-        .where(_subtrees(Area.path, paths), scoping.clause(scope, Area.path))
-        .group_by(Area.path)
-    )
-    return [(p, counters.HOUSEHOLDS, "", n) for p, n in (await session.execute(statement)).all()]
+def _end(path: Any) -> Any:
+    """``path_end`` in SQL: the last character ``/`` becomes ``0``."""
+    return type_coerce(func.substr(path, 1, func.length(path) - 1), String) + "0"
 
 
-async def visits(
-    *, session: AsyncSession, paths: Sequence[str], scope: ScopeShape, window: Window
-) -> list[Row]:
-    statement = (
-        select(
-            Area.path,
-            func.count(),
-            func.count(func.distinct(Visit.household_id)),
-            func.sum(Visit.condolence_fen),
-            func.sum(Visit.people_visited),
+class _Builder:
+    def __init__(self, dialect: str, targets: Targets, needs: Sequence[Need], scopes: Scopes):
+        self.dialect = dialect
+        self.needs = list(needs)
+        self.scopes = scopes
+        self.targets_spec = targets
+        self.ctes: list[Any] = []
+        self.columns: list[Any] = []
+        self.readers: list[tuple[Need, str, list[str]]] = []  # need, kind, column labels
+        self.restricted: list[Any] = []
+        self.tags: dict[tuple[tuple[Any, ...], tuple[str, ...]], int] = {}
+        a = Area.__table__.c
+        area_scope = scoping.clause(scopes.area, a.path)
+        if targets.by_code:
+            found = a.code == bindparam("code", None, type_=String)
+        else:
+            found = a.id.in_([bindparam(f"id{i}", None, type_=Integer) for i in range(targets.ids)])
+        self.root = select(a.id, a.path).where(found, area_scope).cte("root")
+        self.t = self._targets(targets).cte("t")
+
+    # -- targets -------------------------------------------------------------------------
+
+    def _targets(self, spec: Targets) -> Any:
+        area = Area.__table__.alias("ta")
+        c = area.c
+        columns = [c.id, c.parent_id, c.path, c.name, c.code, c.level, _end(c.path).label("hi")]
+        own = select(*columns).join(self.root, self.root.c.id == c.id)
+        if spec.depth == 0:
+            return own
+        scope = scoping.clause(self.scopes.area, c.path)
+        if spec.depth == 1:
+            below = select(*columns).join(self.root, self.root.c.id == c.parent_id).where(scope)
+        else:
+            below = (
+                select(*columns)
+                .join(
+                    self.root,
+                    and_(
+                        c.path > self.root.c.path,
+                        c.path < _end(self.root.c.path),
+                        func.length(c.path) <= func.length(self.root.c.path) + SEGMENT * spec.depth,
+                    ),
+                )
+                .where(scope)
+            )
+        return union_all(own, below)
+
+    def _under_targets(self, path: Any) -> ColumnElement[bool]:
+        """Rows held somewhere under the targets (the root's subtree, or any target's)."""
+        if self.targets_spec.by_code or self.targets_spec.ids == 1:
+            root = self.root
+            return and_(
+                path >= select(root.c.path).scalar_subquery(),
+                path < select(_end(root.c.path)).scalar_subquery(),
+            )
+        t = self.t
+        return select(t.c.id).where(path >= t.c.path, path < t.c.hi).exists()
+
+    # -- counters ------------------------------------------------------------------------
+
+    def _tag(self, scope: ScopeShape) -> int:
+        key = (tuple(scope.grants), tuple(scope.denied))
+        if key not in self.tags:
+            self.tags[key] = len(self.tags)
+        return self.tags[key]
+
+    def _pieces(self) -> Any:
+        """(target, holder, sign, tag): the counters that add up to each scope's part."""
+        t = self.t
+        branches = []
+        for (grants, denied), tag in self.tags.items():
+            cover = or_(*(_in_range(t.c.path, g.path, path_end(g.path)) for g in grants))
+            if denied:
+                cover = and_(
+                    cover, not_(or_(*(_in_range(t.c.path, d, path_end(d)) for d in denied)))
+                )
+            if not grants:
+                cover = false()
+            branches.append(_piece(t.c.id, t.c.id, 1, tag).where(cover))
+            for sign, path in [(1, g.path) for g in grants] + [(-1, d) for d in denied]:
+                ids = ancestor_ids(path)
+                if not ids:
+                    continue  # the root of everything lies under no target
+                branches.append(
+                    _piece(t.c.id, literal(ids[-1]), sign, tag).where(
+                        literal(path) > t.c.path, literal(path) < t.c.hi
+                    )
+                )
+        return union_all(*branches).cte("pieces") if branches else None
+
+    def build(self) -> Select[Any]:
+        counter_needs = [n for n in self.needs if _from_counters(n, self.scopes)]
+        for need in counter_needs:
+            if need.family in LEDGER_FAMILIES:
+                for _ledger, scope in self.scopes.ledgers:
+                    self._tag(scope)
+            elif need.family is Family.NEEDY:
+                self._tag(_needy_scope(self.scopes))
+            else:
+                self._tag(self.scopes.of(need.family))
+        pieces = self._pieces() if self.tags else None
+        for index, need in enumerate(self.needs):
+            name = f"n{index}"
+            if need in counter_needs:
+                assert pieces is not None
+                self._counter_need(need, name, pieces)
+            else:
+                self._row_need(need, name)
+        t = self.t
+        query = select(
+            t.c.id, t.c.parent_id, t.c.path, t.c.name, t.c.code, t.c.level, *self.columns
+        ).select_from(t)
+        for cte, condition in self.ctes:
+            query = query.outerjoin(cte, condition)
+        restricted = sum(self.restricted, literal(0)) if self.restricted else literal(0)
+        return query.add_columns(restricted.label("restricted")).order_by(t.c.path)
+
+    def _scalar_columns(self, name: str, metrics: Sequence[str], cte: Any) -> None:
+        labels = [f"{name}_{i}" for i in range(len(metrics))]
+        self.columns += [
+            func.coalesce(getattr(cte.c, label), 0).label(label) for label in labels
+        ]  # fmt: skip
+
+    def _counter_need(self, need: Need, name: str, pieces: Any) -> None:
+        c = AreaCounter.__table__.c
+        p = pieces.c
+        joined = pieces.join(AreaCounter.__table__, c.area_id == p.holder)
+        if need.family in SCALARS:
+            metrics = SCALARS[need.family]
+            tag = self._tag(self.scopes.of(need.family))
+            cte = (
+                select(
+                    p.target,
+                    *(
+                        cast(
+                            func.sum(case((c.metric == m, p.sign * c.value), else_=0)), BigInteger
+                        ).label(f"{name}_{i}")
+                        for i, m in enumerate(metrics)
+                    ),
+                )
+                .select_from(joined)
+                .where(p.tag == tag, c.metric.in_(metrics))
+                .group_by(p.target)
+                .cte(name)
+            )
+            self.ctes.append((cte, cte.c.target == self.t.c.id))
+            self._scalar_columns(name, metrics, cte)
+            self.readers.append((need, "scalar", list(metrics)))
+            return
+        if need.family is Family.NEEDY:
+            tag = self._tag(_needy_scope(self.scopes))
+            rows = (
+                select(p.target, c.key.label("k"), (p.sign * c.value).label("n"))
+                .select_from(joined)
+                .where(p.tag == tag, c.metric == counters.NEEDY)
+            )
+            self._list(name, need, rows.subquery(), ["k"], ["k"])
+            return
+        metric = counters.ITEMS if need.family is Family.ITEMS else counters.ITEM_STATUS
+        branches = []
+        for ledger, scope in self.scopes.ledgers:
+            rest = func.substr(c.key, len(ledger) + 2)
+            branches.append(
+                select(
+                    p.target,
+                    literal(ledger, String).label("ledger"),
+                    rest.label("rest"),
+                    (p.sign * c.value).label("n"),
+                    literal(int(Ledger(ledger) in RESTRICTED)).label("r"),
+                )
+                .select_from(joined)
+                .where(
+                    p.tag == self._tag(scope),
+                    c.metric == metric,
+                    c.key >= f"{ledger}|",
+                    c.key < f"{ledger}}}",
+                )
+            )
+        self._ledger_list(need, name, union_all(*branches).subquery() if branches else None)
+
+    def _ledger_list(self, need: Need, name: str, rows: Any) -> None:
+        """Items or statuses from rows (target, ledger, rest, n, r); rest is category|status
+        for items, the status for statuses."""
+        if rows is None:  # no visible ledger
+            self.columns.append(literal("[]").label(name))
+            self.readers.append((need, "list", [name]))
+            return
+        if need.family is Family.ITEMS:
+            bar = self._strpos(rows.c.rest, "|")
+            keyed = select(
+                rows.c.target,
+                rows.c.ledger.label("l"),
+                func.substr(rows.c.rest, 1, bar - 1).label("c"),
+                func.substr(rows.c.rest, bar + 1).label("s"),
+                rows.c.n,
+                rows.c.r,
+            ).subquery()
+            keys = ["l", "c", "s"]
+        else:
+            keyed = select(rows.c.target, rows.c.rest.label("s"), rows.c.n, rows.c.r).subquery()
+            keys = ["s"]
+        self._list(name, need, keyed, keys, keys, restricted=True)
+
+    def _strpos(self, text: Any, needle: str) -> Any:
+        return (
+            func.strpos(text, needle) if self.dialect == "postgresql" else func.instr(text, needle)
         )
-        .select_from(Visit)
-        .join(Household, Household.id == Visit.household_id)
-        .join(Area, Area.id == Household.group_id)
-        .where(
-            _subtrees(Area.path, paths),
-            scoping.clause(scope, Area.path),
-            window.clause(Visit.visited_on),
+
+    def _list(
+        self,
+        name: str,
+        need: Need,
+        rows: Any,
+        keys: list[str],
+        order: list[str],
+        *,
+        restricted: bool = False,
+    ) -> None:
+        """Sum rows (target, *keys, n[, r]) per target and key; one JSON array per target."""
+        summed_n = func.sum(rows.c.n)
+        grouped = (
+            select(
+                rows.c.target,
+                *(getattr(rows.c, k) for k in keys),
+                cast(summed_n, BigInteger).label("n"),
+                *(
+                    [cast(func.sum(rows.c.r * rows.c.n), BigInteger).label("r")]
+                    if restricted
+                    else []
+                ),
+            )
+            .group_by(rows.c.target, *(getattr(rows.c, k) for k in keys))
+            .having(summed_n != 0)
+            .subquery()
         )
-        .group_by(Area.path)
-    )
-    rows: list[Row] = []
-    for path, count, distinct, fen, people in (await session.execute(statement)).all():
-        rows += [
-            (path, counters.VISITS, "", count),
-            (path, counters.VISITED, "", distinct),
-            (path, counters.CONDOLENCE_FEN, "", int(fen or 0)),
-            (path, counters.CONDOLENCE_PEOPLE, "", int(people or 0)),
-        ]
-    return rows
+        elements = [getattr(grouped.c, k) for k in keys] + [grouped.c.n]
+        ordering = [getattr(grouped.c, k) for k in order]
+        array: Any
+        if self.dialect == "postgresql":
+            array = cast(
+                func.json_agg(
+                    postgresql.aggregate_order_by(func.json_build_array(*elements), *ordering)
+                ),
+                Text,
+            )
+            source: Any = grouped
+        else:
+            source = select(grouped).order_by(grouped.c.target, *ordering).subquery()
+            array = func.json_group_array(
+                func.json_array(*(getattr(source.c, e.key) for e in elements))
+            )
+        columns = [source.c.target, array.label("a")]
+        if restricted:
+            columns.append(cast(func.sum(source.c.r), BigInteger).label("r"))
+        cte = select(*columns).group_by(source.c.target).cte(name)
+        self.ctes.append((cte, cte.c.target == self.t.c.id))
+        self.columns.append(func.coalesce(cte.c.a, "[]").label(name))
+        if restricted:
+            self.restricted.append(func.coalesce(cte.c.r, 0))
+        self.readers.append((need, "list", [name]))
 
+    # -- base rows -----------------------------------------------------------------------
 
-async def cadres(
-    *, session: AsyncSession, paths: Sequence[str], scope: ScopeShape, window: Window
-) -> list[Row]:
-    where = [_subtrees(Area.path, paths), scoping.clause(scope, Area.path)]
-    total = (
-        select(Area.path, func.count())
-        .join(Cadre, Cadre.area_id == Area.id)
-        .where(*where)
-        .group_by(Area.path)
-    )
-    rows: list[Row] = [(p, counters.CADRES, "", n) for p, n in (await session.execute(total)).all()]
-    per_cadre = (
-        select(Visit.cadre_id, func.count(func.distinct(Visit.household_id)).label("n"))
-        .where(window.clause(Visit.visited_on))
-        .group_by(Visit.cadre_id)
-        .subquery()
-    )
-    for metric, least in ((counters.CADRES_ACTIVE, 1), (counters.CADRES_AT_QUOTA, counters.QUOTA)):
-        statement = (
-            select(Area.path, func.count())
-            .join(Cadre, Cadre.area_id == Area.id)
-            .join(per_cadre, per_cadre.c.cadre_id == Cadre.id)
-            .where(*where, per_cadre.c.n >= least)
-            .group_by(Area.path)
+    def _per_target(self, name: str, need: Need, held: Any, metrics: Sequence[str]) -> None:
+        """Sum a per-holder aggregate (path, m0, m1, …) over each target's subtree."""
+        t = self.t
+        cte = (
+            select(
+                t.c.id.label("target"),
+                *(
+                    cast(func.sum(getattr(held.c, f"m{i}")), BigInteger).label(f"{name}_{i}")
+                    for i in range(len(metrics))
+                ),
+            )
+            .select_from(t.join(held, and_(held.c.path >= t.c.path, held.c.path < t.c.hi)))
+            .group_by(t.c.id)
+            .cte(name)
         )
-        rows += [(p, metric, "", n) for p, n in (await session.execute(statement)).all()]
-    return rows
+        self.ctes.append((cte, cte.c.target == t.c.id))
+        self._scalar_columns(name, metrics, cte)
+        self.readers.append((need, "scalar", list(metrics)))
 
-
-async def meetings(
-    *, session: AsyncSession, paths: Sequence[str], scope: ScopeShape, window: Window
-) -> list[Row]:
-    where = [
-        _subtrees(Area.path, paths),
-        scoping.clause(scope, Area.path),
-        window.clause(Meeting.held_on),
-    ]
-    held = (
-        select(Area.path, func.count())
-        .join(Meeting, Meeting.area_id == Area.id)
-        .where(*where)
-        .group_by(Area.path)
-    )
-    said = (
-        select(Area.path, func.count())
-        .join(Meeting, Meeting.area_id == Area.id)
-        .join(Suggestion, Suggestion.meeting_id == Meeting.id)
-        .where(*where)
-        .group_by(Area.path)
-    )
-    rows: list[Row] = [
-        (p, counters.MEETINGS, "", n) for p, n in (await session.execute(held)).all()
-    ]
-    rows += [(p, counters.SUGGESTIONS, "", n) for p, n in (await session.execute(said)).all()]
-    return rows
-
-
-async def items(
-    *,
-    session: AsyncSession,
-    paths: Sequence[str],
-    scopes: item_queries.LedgerScopes,
-    window: Window,
-) -> list[Row]:
-    statement = (
-        select(
-            LedgerItem.area_path,
-            LedgerItem.ledger,
-            LedgerItem.category,
-            LedgerItem.status,
-            func.count(),
+    def _held_list(
+        self, name: str, need: Need, held: Any, keys: list[str], *, restricted: bool = False
+    ) -> None:
+        t = self.t
+        rows = (
+            select(
+                t.c.id.label("target"),
+                *(getattr(held.c, k) for k in keys),
+                held.c.n,
+                *([held.c.r] if restricted else []),
+            )
+            .select_from(t.join(held, and_(held.c.path >= t.c.path, held.c.path < t.c.hi)))
+            .subquery()
         )
-        .where(
-            _subtrees(LedgerItem.area_path, paths),
-            item_queries.visible(scopes),
-            window.clause(LedgerItem.received_on),
+        self._list(name, need, rows, keys, keys, restricted=restricted)
+
+    def _row_need(self, need: Need, name: str) -> None:
+        window = need.window or Window()
+        family = need.family
+        if family in (Family.HOUSEHOLDS, Family.VISITS, Family.WEEKLY):
+            scope = self.scopes.of(Family.VISITS if family is Family.WEEKLY else family)
+            g = Area.__table__.alias("g")
+            where = [self._under_targets(g.c.path), scoping.clause(scope, g.c.path)]
+            if family is Family.HOUSEHOLDS:
+                held = (
+                    select(g.c.path, func.count().label("m0"))
+                    .select_from(g.join(Household, Household.group_id == g.c.id))
+                    .where(*where)
+                    .group_by(g.c.path)
+                    .subquery()
+                )
+                self._per_target(name, need, held, SCALARS[family])
+                return
+            source = g.join(Household, Household.group_id == g.c.id).join(
+                Visit, Visit.household_id == Household.id
+            )
+            where.append(window.clause(Visit.visited_on))
+            if family is Family.VISITS:
+                held = (
+                    select(
+                        g.c.path,
+                        func.count().label("m0"),
+                        func.count(func.distinct(Visit.household_id)).label("m1"),
+                        func.coalesce(func.sum(Visit.condolence_fen), 0).label("m2"),
+                        func.coalesce(func.sum(Visit.people_visited), 0).label("m3"),
+                    )
+                    .select_from(source)
+                    .where(*where)
+                    .group_by(g.c.path)
+                    .subquery()
+                )
+                self._per_target(name, need, held, SCALARS[family])
+                return
+            if self.dialect == "postgresql":
+                week: Any = cast(func.date_trunc("week", Visit.visited_on), Date)
+            else:  # SQLite: weekday 0 is Sunday; step back to Monday
+                week = func.date(Visit.visited_on, "-6 days", "weekday 1")
+            held = (
+                select(g.c.path, week.label("w"), func.count().label("n"))
+                .select_from(source)
+                .where(*where)
+                .group_by(g.c.path, week)
+                .subquery()
+            )
+            self._held_list(name, need, held, ["w"])
+            return
+        if family is Family.CADRES:
+            a = Area.__table__.alias("ca")
+            per_cadre = (
+                select(Visit.cadre_id, func.count(func.distinct(Visit.household_id)).label("n"))
+                .where(window.clause(Visit.visited_on))
+                .group_by(Visit.cadre_id)
+                .subquery()
+            )
+            visited = func.coalesce(per_cadre.c.n, 0)
+            held = (
+                select(
+                    a.c.path,
+                    func.count().label("m0"),
+                    func.sum(case((visited >= 1, 1), else_=0)).label("m1"),
+                    func.sum(case((visited >= counters.QUOTA, 1), else_=0)).label("m2"),
+                )
+                .select_from(
+                    Cadre.__table__.join(a, a.c.id == Cadre.area_id).outerjoin(
+                        per_cadre, per_cadre.c.cadre_id == Cadre.id
+                    )
+                )
+                .where(
+                    self._under_targets(a.c.path),
+                    scoping.clause(self.scopes.of(family), a.c.path),
+                )
+                .group_by(a.c.path)
+                .subquery()
+            )
+            self._per_target(name, need, held, SCALARS[family])
+            return
+        if family is Family.MEETINGS:
+            a = Area.__table__.alias("ma")
+            held = (
+                select(
+                    a.c.path,
+                    func.count(func.distinct(Meeting.id)).label("m0"),
+                    func.count(Suggestion.id).label("m1"),
+                )
+                .select_from(
+                    Meeting.__table__.join(a, a.c.id == Meeting.area_id).outerjoin(
+                        Suggestion, Suggestion.meeting_id == Meeting.id
+                    )
+                )
+                .where(
+                    self._under_targets(a.c.path),
+                    scoping.clause(self.scopes.of(family), a.c.path),
+                    window.clause(Meeting.held_on),
+                )
+                .group_by(a.c.path)
+                .subquery()
+            )
+            self._per_target(name, need, held, SCALARS[family])
+            return
+        if family is Family.NEEDY:
+            g = Area.__table__.alias("ng")
+            held = (
+                select(
+                    g.c.path,
+                    LedgerItemReason.reason.label("k"),
+                    func.count(func.distinct(LedgerItem.household_id)).label("n"),
+                )
+                .select_from(
+                    LedgerItem.__table__.join(
+                        LedgerItemReason, LedgerItemReason.item_id == LedgerItem.id
+                    )
+                    .join(Household, Household.id == LedgerItem.household_id)
+                    .join(g, g.c.id == Household.group_id)
+                )
+                .where(
+                    LedgerItem.ledger == Ledger.HARDSHIP,
+                    self._under_targets(g.c.path),
+                    scoping.clause(_needy_scope(self.scopes), LedgerItem.area_path),
+                    window.clause(LedgerItem.received_on),
+                )
+                .group_by(g.c.path, LedgerItemReason.reason)
+                .subquery()
+            )
+            self._held_list(name, need, held, ["k"])
+            return
+        ledgers = {Ledger(k): s for k, s in self.scopes.ledgers}
+        restricted = case((LedgerItem.ledger.in_(sorted(r.value for r in RESTRICTED)), 1), else_=0)
+        where = [self._under_targets(LedgerItem.area_path), item_queries.visible(ledgers)]
+        if family is Family.OVERDUE:
+            assert need.as_of is not None
+            held = (
+                select(
+                    LedgerItem.area_path.label("path"),
+                    func.count().label("m0"),
+                    func.sum(restricted).label("r"),
+                )
+                .where(*where, item_queries.overdue_clause(need.as_of))
+                .group_by(LedgerItem.area_path)
+                .subquery()
+            )
+            self._per_target(name, need, held, SCALARS[family])
+            t = self.t
+            audit = (
+                select(
+                    t.c.id.label("target"), cast(func.sum(held.c.r), BigInteger).label("r")
+                )
+                .select_from(t.join(held, and_(held.c.path >= t.c.path, held.c.path < t.c.hi)))
+                .group_by(t.c.id)
+                .cte(f"{name}_r")
+            )  # fmt: skip
+            self.ctes.append((audit, audit.c.target == t.c.id))
+            self.restricted.append(func.coalesce(audit.c.r, 0))
+            return
+        held = (
+            select(
+                LedgerItem.area_path.label("path"),
+                LedgerItem.ledger.label("ledger"),
+                (
+                    LedgerItem.category + "|" + LedgerItem.status
+                    if family is Family.ITEMS
+                    else type_coerce(LedgerItem.status, String)
+                ).label("rest"),
+                func.count().label("n"),
+                restricted.label("r"),
+            )
+            .where(*where, window.clause(LedgerItem.received_on))
+            .group_by(
+                LedgerItem.area_path, LedgerItem.ledger, LedgerItem.category, LedgerItem.status
+            )
+            .subquery()
         )
-        .group_by(LedgerItem.area_path, LedgerItem.ledger, LedgerItem.category, LedgerItem.status)
+        t = self.t
+        rows = (
+            select(t.c.id.label("target"), held.c.ledger, held.c.rest, held.c.n, held.c.r)
+            .select_from(t.join(held, and_(held.c.path >= t.c.path, held.c.path < t.c.hi)))
+            .subquery()
+        )
+        self._ledger_list(need, name, rows)
+
+
+@dataclasses.dataclass(frozen=True)
+class Compiled:
+    sql: str
+    names: tuple[str, ...]  # bind parameter names in positional order
+    defaults: Mapping[str, Any]  # the values of the scope's parameters
+    readers: tuple[tuple[Need, str, tuple[str, ...]], ...]
+    audits: bool  # the statement writes the audit line itself
+
+
+_compiled: LRUCache[Hashable, Compiled] = LRUCache(maxsize=512)
+
+
+def compiled(
+    dialect: Any, targets: Targets, needs: Sequence[Need], scopes: Scopes, *, audit: bool
+) -> Compiled:
+    """The statement for this shape, compiled once (cached per shape and scopes)."""
+    key = (dialect.name, targets, tuple(needs), scopes, audit)
+    found = _compiled.get(key)
+    if found is not None:
+        return found
+    builder = _Builder(dialect.name, targets, needs, scopes)
+    query = builder.build()
+    writes = audit and dialect.name == "postgresql" and bool(builder.restricted)
+    if writes:
+        result = query.cte("result")
+        total = func.sum(result.c.restricted)
+        line = (
+            insert(AuditEvent)
+            .from_select(
+                ["user_id", "action", "object_type", "scope", "rows", "request_id"],
+                select(
+                    bindparam("audit_user", None, type_=Integer),
+                    literal("read:rollup"),
+                    literal("ledger_item"),
+                    func.substr(
+                        func.string_agg(
+                            result.c.path,
+                            postgresql.aggregate_order_by(literal(";"), result.c.path),
+                        ),
+                        1,
+                        2000,
+                    ),
+                    total,
+                    bindparam("audit_request", None, type_=String),
+                )
+                .where(result.c.restricted > 0)
+                .having(total > 0),
+            )
+            .returning(AuditEvent.id)
+            .cte("audit")
+        )
+        query = select(result).order_by(result.c.path).add_cte(line)
+    text = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
+    names = tuple(text.positiontup or ())
+    found = Compiled(
+        sql=str(text),
+        names=names,
+        defaults={k: v for k, v in text.params.items() if v is not None},
+        readers=tuple((n, kind, tuple(cols)) for n, kind, cols in builder.readers),
+        audits=writes,
     )
-    rows: list[Row] = []
-    for path, ledger, category, status, n in (await session.execute(statement)).all():
-        rows.append((path, counters.ITEMS, item_key(ledger, category, status), n))
-        rows.append((path, counters.ITEM_STATUS, status_key(ledger, status), n))
-    return rows
+    _compiled[key] = found
+    return found
 
 
-async def needy(
-    *, session: AsyncSession, paths: Sequence[str], scope: ScopeShape, window: Window
-) -> list[Row]:
-    statement = (
-        select(
-            Area.path,
-            LedgerItemReason.reason,
-            func.count(func.distinct(LedgerItem.household_id)),
-        )
-        .select_from(LedgerItem)
-        .join(LedgerItemReason, LedgerItemReason.item_id == LedgerItem.id)
-        .join(Household, Household.id == LedgerItem.household_id)
-        .join(Area, Area.id == Household.group_id)
-        .where(
-            LedgerItem.ledger == Ledger.HARDSHIP,
-            _subtrees(Area.path, paths),
-            scoping.clause(scope, LedgerItem.area_path),
-            window.clause(LedgerItem.received_on),
-        )
-        .group_by(Area.path, LedgerItemReason.reason)
+async def run(
+    connection: AsyncConnection,
+    statement: Compiled,
+    params: Mapping[str, Any],
+) -> list[TargetRow]:
+    """Run a compiled rollup statement; one row per target, in tree order."""
+    values = {**statement.defaults, **params}
+    result = await connection.exec_driver_sql(
+        statement.sql, tuple(values.get(name) for name in statement.names)
     )
-    return [(p, counters.NEEDY, r, n) for p, r, n in (await session.execute(statement)).all()]
-
-
-async def overdue(
-    *,
-    session: AsyncSession,
-    paths: Sequence[str],
-    scopes: item_queries.LedgerScopes,
-    as_of: dt.date,
-) -> list[Row]:
-    statement = (
-        select(LedgerItem.area_path, LedgerItem.ledger, func.count())
-        .where(
-            _subtrees(LedgerItem.area_path, paths),
-            item_queries.visible(scopes),
-            item_queries.overdue_clause(as_of),
+    found = []
+    row: Any
+    for row in result.all():
+        index = 6
+        got: dict[Need, Any] = {}
+        for need, kind, columns in statement.readers:
+            if kind == "scalar":
+                got[need] = {m: int(row[index + i]) for i, m in enumerate(columns)}
+                index += len(columns)
+            else:
+                raw = row[index]
+                got[need] = orjson.loads(raw) if isinstance(raw, str | bytes) else list(raw)
+                index += 1
+        found.append(
+            TargetRow(
+                id=row[0],
+                parent_id=row[1],
+                path=row[2],
+                name=row[3],
+                code=row[4],
+                level=row[5],
+                values=got,
+                restricted=int(row[index]),
+            )
         )
-        .group_by(LedgerItem.area_path, LedgerItem.ledger)
-    )
-    return [
-        (p, "overdue", str(ledger), n) for p, ledger, n in (await session.execute(statement)).all()
-    ]
-
-
-async def weekly_visits(
-    *, session: AsyncSession, paths: Sequence[str], scope: ScopeShape, window: Window
-) -> list[Row]:
-    """Visits per week (key: the ISO Monday), held by group."""
-    dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        week: Any = func.date_trunc("week", Visit.visited_on).cast(Date)
-    else:
-        # SQLite: weekday 0 is Sunday; step back to Monday.
-        week = func.date(Visit.visited_on, "-6 days", "weekday 1")
-    statement = (
-        select(Area.path, week, func.count())
-        .select_from(Visit)
-        .join(Household, Household.id == Visit.household_id)
-        .join(Area, Area.id == Household.group_id)
-        .where(
-            _subtrees(Area.path, paths),
-            scoping.clause(scope, Area.path),
-            window.clause(Visit.visited_on),
-        )
-        .group_by(Area.path, week)
-    )
-    return [(p, "weekly", str(w)[:10], n) for p, w, n in (await session.execute(statement)).all()]
+    return found
