@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import logging
 from collections.abc import Mapping
 from typing import Any
 
+import orjson
 from cachetools import LRUCache
 from graphql import GraphQLError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -47,7 +49,10 @@ from resolvers import saved_queries
 from resolvers.access import Access
 from resolvers.context import Context
 from schema.errors import answered_codes
+from schema.fast_path import FastPath
 from schema.limits import NUL_MESSAGE, has_nul
+
+log = logging.getLogger("grassroots.graphql")
 
 JSON = "application/json"
 GRAPHQL_RESPONSE = "application/graphql-response+json"
@@ -80,6 +85,7 @@ class HttpConfig:
     apq_cache_size: int = 1000
     saved_queries_only: bool = False
     graphiql: bool = True
+    fast_path: bool = True
 
 
 @dataclasses.dataclass(frozen=True)
@@ -202,6 +208,7 @@ class GraphQLEndpoint:
         self.metrics = metrics or Metrics()
         self.registered: LRUCache[str, str] = LRUCache(maxsize=config.apq_cache_size)
         self.ide_html = get_graphql_ide_html(graphql_ide="graphiql") if config.graphiql else ""
+        self.fast = FastPath(schema._schema) if config.fast_path else None
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -334,14 +341,26 @@ class GraphQLEndpoint:
             if request.method == "GET"
             else {OperationType.QUERY, OperationType.MUTATION}
         )
+        plan = self.fast.plan(document.text, params.operation_name) if self.fast else None
         try:
-            return await self.schema.execute(
+            if plan is not None and plan.verified and self.fast is not None:
+                try:
+                    data = await self.fast.run(plan, params.variables, context)
+                except Exception:
+                    log.exception("the compiled path failed; ordinary execution answers")
+                    data = None
+                if data is not None:
+                    return ExecutionResult(data=data, errors=None)
+            result = await self.schema.execute(
                 document.text,
                 variable_values=params.variables,
                 context_value=context,
                 operation_name=params.operation_name,
                 allowed_operation_types=allowed,
             )
+            if plan is not None and not result.errors:
+                plan.verified = True  # parsed, validated and within every limit, as is
+            return result
         except InvalidOperationTypeError as error:
             if request.method == "GET":
                 raise RequestError(
@@ -396,7 +415,10 @@ def _formatted(error: GraphQLError) -> dict[str, Any]:
 
 
 def _json_response(body: object, status: int, media_type: str, headers: dict[str, str]) -> Response:
-    content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+    try:
+        content = orjson.dumps(body)
+    except TypeError:  # what orjson refuses (e.g. integers past 64 bits) the standard library takes
+        content = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
     return Response(
         content,
         status_code=status,

@@ -112,6 +112,7 @@ def create_app(given: Settings | None = None) -> Starlette:
             apq_cache_size=settings.apq_cache_size,
             saved_queries_only=settings.saved_queries_only,
             graphiql=settings.graphiql_enabled,
+            fast_path=settings.fast_path,
         ),
         registry=saved_queries.Registry(),
         metrics=metrics,

@@ -79,6 +79,11 @@ class Settings(BaseSettings):
         default=False,
         description="Everyone but administrators may run saved queries only",
     )
+    fast_path: bool = Field(
+        default=True,
+        description="Answer rollup documents by the compiled path (off: ordinary execution "
+        "only; the two are tested equal)",
+    )
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024, description="Largest request body accepted, in bytes"
     )

@@ -123,7 +123,7 @@ class NotPlain(Exception):
     """The selection uses something the reader does not follow (callers fall back)."""
 
 
-def _as_date(value: object) -> dt.date | None:
+def as_date(value: object) -> dt.date | None:
     if value is None or isinstance(value, dt.date):
         return value
     if isinstance(value, str):
@@ -140,6 +140,11 @@ def _arguments(node: FieldNode, variables: Mapping[str, Any]) -> dict[str, Any]:
         for argument in node.arguments or ()
     }
     return {name: value for name, value in found.items() if value is not Undefined}
+
+
+def argument(node: FieldNode, name: str, variables: Mapping[str, Any]) -> Any:
+    """One argument of a field, variables substituted (None when absent)."""
+    return _arguments(node, variables).get(name)
 
 
 def _included(node: Any, variables: Mapping[str, Any]) -> bool:
@@ -182,13 +187,13 @@ def read_rollup(
     variables: Mapping[str, Any],
 ) -> RollupSelection:
     arguments = _arguments(node, variables)
-    start, end = _as_date(arguments.get("from")), _as_date(arguments.get("to"))
+    start, end = as_date(arguments.get("from")), as_date(arguments.get("to"))
     names: set[str] = set()
     days: set[dt.date | None] = set()
     for field in fields_of(node.selection_set, fragments, variables):
         name = field.name.value
         if name == "overdueItems":
-            days.add(_as_date(_arguments(field, variables).get("asOf")))
+            days.add(as_date(_arguments(field, variables).get("asOf")))
         else:
             names.add(name)
     window = None if start is None and end is None else Window(start, end)
@@ -350,13 +355,14 @@ async def areas_with_rollups(
     selection: AreaSelection,
     today: dt.date,
     request_id: str,
+    depth: int | None = None,
 ) -> Answered:
     """The area of ``code`` (or the areas ``ids``), its descendants down to the selection's
-    depth, and every selected rollup of each: one statement."""
+    depth (or ``depth``), and every selected rollup of each: one statement."""
     rollups = selection.all_rollups()
     needs = sorted({n for r in rollups for n in r.needs(today)}, key=_need_order)
     if code is not None:
-        targets = Targets(by_code=True, depth=selection.depth)
+        targets = Targets(by_code=True, depth=selection.depth if depth is None else depth)
         params: dict[str, Any] = {"code": code}
     else:
         targets = Targets(by_code=False, ids=len(ids), depth=0)
@@ -389,9 +395,10 @@ def _note(context: Context, answered: Answered) -> None:
         context.note_restricted_read("read:rollup", rows, path)
 
 
-async def by_code(context: Context, *, code: str, selection: AreaSelection) -> Area | None:
-    """The area of ``code`` with every rollup the request selected on it and below, in one
-    statement; the areas and values it found are primed for the fields that ask next."""
+async def rows_by_code(
+    context: Context, *, code: str, selection: AreaSelection, depth: int | None = None
+) -> Answered:
+    """The area of ``code``, its descendants and their rollups; restricted reads noted."""
     async with context.reading() as session:
         answered = await areas_with_rollups(
             await session.connection(),
@@ -400,8 +407,16 @@ async def by_code(context: Context, *, code: str, selection: AreaSelection) -> A
             selection=selection,
             today=context.today(),
             request_id=context.request_id,
+            depth=depth,
         )
     _note(context, answered)
+    return answered
+
+
+async def by_code(context: Context, *, code: str, selection: AreaSelection) -> Area | None:
+    """The area of ``code`` with every rollup the request selected on it and below, in one
+    statement; the areas and values it found are primed for the fields that ask next."""
+    answered = await rows_by_code(context, code=code, selection=selection)
     if not answered.rows:
         return None
     areas = {row.id: answered.area(row) for row in answered.rows}

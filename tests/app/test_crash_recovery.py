@@ -214,7 +214,7 @@ class Storm:
         self.world = world
         self.headers = {"authorization": f"Bearer {token}"}
         self.figures = figures
-        self.rng = random.Random(20140201)  # noqa: S311 -- reproducible timing, not secrets
+        self.rng = random.Random(20140201)  # reproducible timing, not secrets
         self.total = CLIENTS * WRITES_PER_CLIENT
         self.sent: dict[str, dict[str, Any]] = {}  # key → input
         self.acked: dict[str, str] = {}  # key → the visit's global id
