@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 import tempfile
 from pathlib import Path
 
@@ -40,3 +41,16 @@ async def fresh_database(kind_or_url: str) -> str:
     finally:
         await engine.dispose()
     return url
+
+
+async def migrated(url: str) -> None:
+    """Bring an existing benchmark database up to this code's migrations (the server
+    refuses to start on an older one)."""
+    engine = create_engine(url)
+    try:
+        state = await migrate.state(engine)
+        if not state.is_current:
+            print(f"migrating {url} to the code's head revision", file=sys.stderr)
+            await migrate.upgrade(engine)
+    finally:
+        await engine.dispose()
