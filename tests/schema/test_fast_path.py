@@ -273,3 +273,25 @@ async def test_a_rollup_request_is_one_statement_whatever_the_children(
         assert seen[0].startswith("WITH root AS"), used
         assert len(seen) == 1 or (not postgres and len(seen) == 2), used
         assert all(s.startswith("INSERT INTO audit_event") for s in seen[1:]), used
+
+
+async def test_a_restricted_rollup_read_leaves_its_audit_line_on_both_paths(
+    world: None,
+    app: Starlette,
+    ordinary: Starlette,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+) -> None:
+    document = FIXED[0]  # itemsByStatus counts stability items for a county leader
+    for application in (ordinary, app, app):  # ordinary, then compiled
+        seen = (await _audits(sessionmaker, 0) or [(0,)])[-1][0]
+        status, body = await _post(application, "county_leader", settings, document)
+        assert status == 200 and "errors" not in body
+        lines = await _audits(sessionmaker, seen)
+        assert [line[1] for line in lines] == ["read:rollup"], lines
+        assert lines[0][2] > 0 and lines[0][3].startswith("/00000001/")
+    # one who may not see the stability ledger leaves none
+    seen = (await _audits(sessionmaker, 0) or [(0,)])[-1][0]
+    for _ in range(2):
+        await _post(app, "township_cadre", settings, document)
+    assert await _audits(sessionmaker, seen) == []
