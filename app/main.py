@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 from starlette.middleware import Middleware
 from starlette.requests import HTTPConnection, Request
@@ -21,7 +21,7 @@ from app.observability import Metrics, Observe
 from app.security import Authenticate
 from app.settings import Settings
 from db import migrate
-from db.engine import create_engine, create_sessionmaker
+from db.engine import create_engine, create_rollup_engine, create_sessionmaker
 from policies.authorizer import Authorizer
 from resolvers import saved_queries
 from resolvers.access import Access, Principal
@@ -48,7 +48,9 @@ ContextFactory = Callable[..., Context]
 
 
 def context_factory(
-    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    rollup_engine: AsyncEngine | None = None,
 ) -> ContextFactory:
     """Builds each request's context from the settings and the caller's access."""
     deadline_days = settings.deadline_days()
@@ -63,6 +65,7 @@ def context_factory(
             default_page_size=page_size or settings.default_page_size,
             deadline_days=deadline_days,
             request_id=request_id,
+            rollup_engine=rollup_engine,
         )
 
     return new_context
@@ -89,7 +92,12 @@ def create_app(given: Settings | None = None) -> Starlette:
         statement_timeout_ms=settings.db_statement_timeout_ms,
     )
     sessionmaker = create_sessionmaker(engine)
-    new_context = context_factory(settings, sessionmaker)
+    rollup_engine = create_rollup_engine(
+        settings.database_url,
+        pool_size=settings.db_pool_size,
+        statement_timeout_ms=settings.db_statement_timeout_ms,
+    )
+    new_context = context_factory(settings, sessionmaker, rollup_engine)
 
     schema = build_schema(
         introspection=settings.introspection_enabled,
@@ -132,6 +140,8 @@ def create_app(given: Settings | None = None) -> Starlette:
         gc.freeze()
         yield
         await engine.dispose()
+        if rollup_engine is not None:
+            await rollup_engine.dispose()
 
     async def healthz(_request: Request) -> Response:
         """Alive: the process answers (it does not look at the database)."""

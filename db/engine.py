@@ -99,3 +99,36 @@ async def write_transaction(
             await session.rollback()
             raise
         await session.commit()
+
+
+def create_rollup_engine(
+    url: str, *, pool_size: int = 10, statement_timeout_ms: int = 0
+) -> AsyncEngine | None:
+    """The engine of the rollup statements (``db.queries.rollups``), PostgreSQL only.
+
+    Those statements carry their scopes and constants in their text and only the
+    request's values as parameters, so one generic plan per connection serves
+    every execution: planning them anew each time (``force_custom_plan``, right
+    for the path-range queries elsewhere) cost more than running them. Autocommit:
+    a rollup is one statement, so it needs no BEGIN or ROLLBACK round trip, and
+    the audit line it may write commits with it, without waiting for the WAL
+    flush (a read's audit line; writes keep full durability on the main engine).
+    """
+    if is_sqlite(url):
+        return None
+    engine = create_async_engine(
+        url,
+        pool_size=pool_size,
+        max_overflow=pool_size,
+        isolation_level="AUTOCOMMIT",
+        connect_args={
+            "server_settings": {
+                "plan_cache_mode": "force_generic_plan",
+                "jit": "off",
+                "synchronous_commit": "off",
+                "application_name": "grassroots-rollups",
+                "statement_timeout": str(statement_timeout_ms),
+            }
+        },
+    )
+    return engine

@@ -5,11 +5,13 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
+from typing import TypeVar
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 from strawberry.dataloader import DataLoader
 
 from db.engine import write_transaction
@@ -20,6 +22,7 @@ from resolvers.access import Access
 from resolvers.loaders import Loaders
 
 DEFAULT_DEADLINE_DAYS = 10
+T = TypeVar("T")
 
 
 @dataclasses.dataclass(frozen=True)
@@ -48,8 +51,11 @@ class Context:
         default_page_size: int,
         deadline_days: Mapping[Ledger, int] | None = None,
         request_id: str = "",
+        rollup_engine: AsyncEngine | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.rollup_engine = rollup_engine
+        self._rollup_connection: AsyncConnection | None = None
         self.access = access
         self.zone = zone
         self.max_page_size = max_page_size
@@ -87,6 +93,26 @@ class Context:
                 self._session = session
             yield self._session
 
+    async def rollup_statement(self, run: Callable[[AsyncConnection], Awaitable[T]]) -> T:
+        """Run the request's rollup statement: on PostgreSQL on the rollup engine's
+        connection (generic plans, autocommit; see ``db.engine``), else on the read
+        session. A connection found dead before anything ran is replaced once."""
+        if self.rollup_engine is None:
+            async with self.reading() as session:
+                return await run(await session.connection())
+        async with self._lock:
+            for attempt in (1, 2):
+                if self._rollup_connection is None:
+                    self._rollup_connection = await self.rollup_engine.connect()
+                try:
+                    return await run(self._rollup_connection)
+                except DBAPIError as error:
+                    if not error.connection_invalidated or attempt == 2:
+                        raise
+                    await self._rollup_connection.close()
+                    self._rollup_connection = None
+        raise AssertionError("unreachable")
+
     def working_days(self, ledger: Ledger) -> int:
         """The time limit of ``ledger`` in working days (10 unless configured)."""
         return self.deadline_days.get(ledger, DEFAULT_DEADLINE_DAYS)
@@ -99,6 +125,9 @@ class Context:
             self._restricted_reads.append(RestrictedRead(action, rows, scope))
 
     async def close(self) -> None:
+        if self._rollup_connection is not None:
+            await self._rollup_connection.close()
+            self._rollup_connection = None
         if self._session is not None:
             await self._session.close()
             self._session = None

@@ -399,9 +399,9 @@ async def rows_by_code(
     context: Context, *, code: str, selection: AreaSelection, depth: int | None = None
 ) -> Answered:
     """The area of ``code``, its descendants and their rollups; restricted reads noted."""
-    async with context.reading() as session:
-        answered = await areas_with_rollups(
-            await session.connection(),
+    answered = await context.rollup_statement(
+        lambda connection: areas_with_rollups(
+            connection,
             context.access,
             code=code,
             selection=selection,
@@ -409,6 +409,7 @@ async def rows_by_code(
             request_id=context.request_id,
             depth=depth,
         )
+    )
     _note(context, answered)
     return answered
 
@@ -443,15 +444,16 @@ async def load_batch(
     """Rollups of areas that were not primed (``node``, ``areas``): one statement a tick."""
     ids = sorted({area_id for area_id, _s in keys})
     selection = AreaSelection(frozenset(s for _a, s in keys))
-    async with context.reading() as session:
-        answered = await areas_with_rollups(
-            await session.connection(),
+    answered = await context.rollup_statement(
+        lambda connection: areas_with_rollups(
+            connection,
             context.access,
             ids=ids,
             selection=selection,
             today=context.today(),
             request_id=context.request_id,
         )
+    )
     _note(context, answered)
     empty = RollupValue()
     return [answered.values.get(key, empty) for key in keys]

@@ -31,17 +31,16 @@ from sqlalchemy import (
     BigInteger,
     ColumnElement,
     Date,
-    Integer,
     String,
     Text,
     and_,
-    bindparam,
     case,
     cast,
     false,
     func,
     insert,
     literal,
+    literal_column,
     not_,
     or_,
     select,
@@ -213,14 +212,24 @@ class _Builder:
         self.readers: list[tuple[Need, str, list[str]]] = []  # need, kind, column labels
         self.restricted: list[Any] = []
         self.tags: dict[tuple[tuple[Any, ...], tuple[str, ...]], int] = {}
+        self.params: list[str] = []  # the request's parameters, in placeholder order
         a = Area.__table__.c
         area_scope = scoping.clause(scopes.area, a.path)
         if targets.by_code:
-            found = a.code == bindparam("code", None, type_=String)
+            found = a.code == self.param("code", "VARCHAR")
         else:
-            found = a.id.in_([bindparam(f"id{i}", None, type_=Integer) for i in range(targets.ids)])
+            found = a.id.in_([self.param(f"id{i}", "INTEGER") for i in range(targets.ids)])
         self.root = select(a.id, a.path).where(found, area_scope).cte("root")
         self.t = self._targets(targets).cte("t")
+
+    def param(self, name: str, sql_type: str) -> Any:
+        """A placeholder for a value that changes per request. Everything else (the
+        scopes, metric names, windows) is rendered into the text, which then has only
+        these parameters: PostgreSQL plans it once per connection (a generic plan)."""
+        self.params.append(name)
+        n = len(self.params)
+        marker = f"${n}" if self.dialect == "postgresql" else f"?{n}"
+        return literal_column(f"CAST({marker} AS {sql_type})")
 
     # -- targets -------------------------------------------------------------------------
 
@@ -292,24 +301,22 @@ class _Builder:
                 )
         return union_all(*branches).cte("pieces") if branches else None
 
+    def _scope_of(self, family: Family) -> ScopeShape:
+        return _needy_scope(self.scopes) if family is Family.NEEDY else self.scopes.of(family)
+
     def build(self) -> Select[Any]:
-        counter_needs = [n for n in self.needs if _from_counters(n, self.scopes)]
-        for need in counter_needs:
+        counted = [n for n in self.needs if _from_counters(n, self.scopes)]
+        for need in counted:
             if need.family in LEDGER_FAMILIES:
                 for _ledger, scope in self.scopes.ledgers:
                     self._tag(scope)
-            elif need.family is Family.NEEDY:
-                self._tag(_needy_scope(self.scopes))
             else:
-                self._tag(self.scopes.of(need.family))
-        pieces = self._pieces() if self.tags else None
+                self._tag(self._scope_of(need.family))
+        if counted:
+            self._counted(counted)
         for index, need in enumerate(self.needs):
-            name = f"n{index}"
-            if need in counter_needs:
-                assert pieces is not None
-                self._counter_need(need, name, pieces)
-            else:
-                self._row_need(need, name)
+            if need not in counted:
+                self._row_need(need, f"n{index}")
         t = self.t
         query = select(
             t.c.id, t.c.parent_id, t.c.path, t.c.name, t.c.code, t.c.level, *self.columns
@@ -321,66 +328,122 @@ class _Builder:
 
     def _scalar_columns(self, name: str, metrics: Sequence[str], cte: Any) -> None:
         labels = [f"{name}_{i}" for i in range(len(metrics))]
-        self.columns += [
-            func.coalesce(getattr(cte.c, label), 0).label(label) for label in labels
-        ]  # fmt: skip
+        self.columns += [func.coalesce(getattr(cte.c, label), 0).label(label) for label in labels]
 
-    def _counter_need(self, need: Need, name: str, pieces: Any) -> None:
-        c = AreaCounter.__table__.c
-        p = pieces.c
-        joined = pieces.join(AreaCounter.__table__, c.area_id == p.holder)
-        if need.family in SCALARS:
-            metrics = SCALARS[need.family]
-            tag = self._tag(self.scopes.of(need.family))
-            cte = (
-                select(
-                    p.target,
-                    *(
-                        cast(
-                            func.sum(case((c.metric == m, p.sign * c.value), else_=0)), BigInteger
-                        ).label(f"{name}_{i}")
-                        for i, m in enumerate(metrics)
-                    ),
-                )
-                .select_from(joined)
-                .where(p.tag == tag, c.metric.in_(metrics))
-                .group_by(p.target)
-                .cte(name)
+    def _counted(self, needs: list[Need]) -> None:
+        """Every family read from counters, in two aggregations: the pieces' counter rows
+        summed per (target, metric, key) — item statuses folded across ledgers — then
+        pivoted per target (scalars as columns, lists as JSON arrays)."""
+        pieces = self._pieces()
+        assert pieces is not None
+        c, p = AreaCounter.__table__.c, pieces.c
+        metrics: dict[int, set[str]] = {}
+        ranges: dict[int, list[Any]] = {}
+        for need in needs:
+            if need.family in LEDGER_FAMILIES:
+                metric = counters.ITEMS if need.family is Family.ITEMS else counters.ITEM_STATUS
+                for ledger, scope in self.scopes.ledgers:
+                    ranges.setdefault(self._tag(scope), []).append(
+                        and_(c.metric == metric, c.key >= f"{ledger}|", c.key < f"{ledger}}}")
+                    )
+            else:
+                names = SCALARS.get(need.family, (counters.NEEDY,))
+                metrics.setdefault(self._tag(self._scope_of(need.family)), set()).update(names)
+        every_metric = {m for names in metrics.values() for m in names}
+        if ranges:
+            every_metric |= {
+                counters.ITEMS if n.family is Family.ITEMS else counters.ITEM_STATUS
+                for n in needs
+                if n.family in (Family.ITEMS, Family.ITEM_STATUS)
+            }
+        wanted = [
+            and_(
+                p.tag == tag,
+                or_(
+                    *([c.metric.in_(sorted(metrics[tag]))] if tag in metrics else []),
+                    *ranges.get(tag, []),
+                ),
             )
-            self.ctes.append((cte, cte.c.target == self.t.c.id))
-            self._scalar_columns(name, metrics, cte)
-            self.readers.append((need, "scalar", list(metrics)))
-            return
-        if need.family is Family.NEEDY:
-            tag = self._tag(_needy_scope(self.scopes))
-            rows = (
-                select(p.target, c.key.label("k"), (p.sign * c.value).label("n"))
-                .select_from(joined)
-                .where(p.tag == tag, c.metric == counters.NEEDY)
+            for tag in sorted(set(metrics) | set(ranges))
+        ]
+        bar = self._strpos(c.key, "|")
+        key = case(
+            (c.metric == counters.ITEM_STATUS, func.substr(c.key, bar + 1)), else_=c.key
+        ).label("k")
+        restricted = or_(
+            *(and_(c.key >= f"{r.value}|", c.key < f"{r.value}}}") for r in sorted(RESTRICTED))
+        )
+        ledger_metric = c.metric.in_([counters.ITEMS, counters.ITEM_STATUS])
+        value = p.sign * c.value
+        x = (
+            select(
+                p.target,
+                c.metric,
+                key,
+                cast(func.sum(value), BigInteger).label("v"),
+                cast(
+                    func.sum(case((and_(ledger_metric, restricted), value), else_=0)), BigInteger
+                ).label("r"),
             )
-            self._list(name, need, rows.subquery(), ["k"], ["k"])
-            return
-        metric = counters.ITEMS if need.family is Family.ITEMS else counters.ITEM_STATUS
-        branches = []
-        for ledger, scope in self.scopes.ledgers:
-            rest = func.substr(c.key, len(ledger) + 2)
-            branches.append(
-                select(
-                    p.target,
-                    literal(ledger, String).label("ledger"),
-                    rest.label("rest"),
-                    (p.sign * c.value).label("n"),
-                    literal(int(Ledger(ledger) in RESTRICTED)).label("r"),
-                )
-                .select_from(joined)
-                .where(
-                    p.tag == self._tag(scope),
-                    c.metric == metric,
-                    c.key >= f"{ledger}|",
-                    c.key < f"{ledger}}}",
-                )
-            )
-        self._ledger_list(need, name, union_all(*branches).subquery() if branches else None)
+            .select_from(pieces.join(AreaCounter.__table__, c.area_id == p.holder))
+            # The metric list first: with the area, an index condition of the primary key.
+            .where(c.metric.in_(sorted(every_metric)), or_(*wanted))
+            .group_by(p.target, c.metric, key)
+            .subquery("x")
+        )
+        columns: list[Any] = [x.c.target]
+        for need in needs:
+            name = f"n{self.needs.index(need)}"
+            if need.family in SCALARS:
+                names = SCALARS[need.family]
+                for i, m in enumerate(names):
+                    total = func.sum(x.c.v).filter(x.c.metric == m)
+                    columns.append(func.coalesce(total, 0).label(f"{name}_{i}"))
+                self.readers.append((need, "scalar", list(names)))
+                continue
+            if need.family is Family.NEEDY:
+                metric, elements = counters.NEEDY, [x.c.k, x.c.v]
+            elif need.family is Family.ITEM_STATUS:
+                metric, elements = counters.ITEM_STATUS, [x.c.k, x.c.v]
+            else:
+                metric, elements = counters.ITEMS, [*self._split3(x.c.k), x.c.v]
+            columns.append(self._json_array(elements, x.c.metric == metric, x.c.v != 0).label(name))
+            self.readers.append((need, "list", [name]))
+        ledger_metrics = [
+            counters.ITEMS if n.family is Family.ITEMS else counters.ITEM_STATUS
+            for n in needs
+            if n.family in (Family.ITEMS, Family.ITEM_STATUS)
+        ]
+        if ledger_metrics:
+            audited = func.sum(x.c.r).filter(x.c.metric.in_(ledger_metrics))
+            columns.append(func.coalesce(audited, 0).label("r"))
+        cc = select(*columns).group_by(x.c.target).cte("cc")
+        self.ctes.append((cc, cc.c.target == self.t.c.id))
+        for column in columns[1:]:
+            name = column.key
+            if name == "r":
+                self.restricted.append(func.coalesce(cc.c.r, 0))
+            elif name.rsplit("_", 1)[-1].isdigit() and "_" in name:
+                self.columns.append(func.coalesce(getattr(cc.c, name), 0).label(name))
+            else:
+                self.columns.append(func.coalesce(getattr(cc.c, name), "[]").label(name))
+
+    def _split3(self, key: Any) -> list[Any]:
+        """``ledger|category|status`` as its three parts."""
+        first = self._strpos(key, "|")
+        rest = func.substr(key, first + 1)
+        second = self._strpos(rest, "|")
+        return [
+            func.substr(key, 1, first - 1),
+            func.substr(rest, 1, second - 1),
+            func.substr(rest, second + 1),
+        ]
+
+    def _json_array(self, elements: list[Any], *where: Any) -> Any:
+        """A JSON array of arrays, of the rows that meet ``where`` (as text)."""
+        if self.dialect == "postgresql":
+            return cast(func.json_agg(func.json_build_array(*elements)).filter(*where), Text)
+        return func.json_group_array(func.json_array(*elements)).filter(*where)
 
     def _ledger_list(self, need: Need, name: str, rows: Any) -> None:
         """Items or statuses from rows (target, ledger, rest, n, r); rest is category|status
@@ -715,7 +778,7 @@ def compiled(
             .from_select(
                 ["user_id", "action", "object_type", "scope", "rows", "request_id"],
                 select(
-                    bindparam("audit_user", None, type_=Integer),
+                    builder.param("audit_user", "INTEGER"),
                     literal("read:rollup"),
                     literal("ledger_item"),
                     func.substr(
@@ -727,7 +790,7 @@ def compiled(
                         2000,
                     ),
                     total,
-                    bindparam("audit_request", None, type_=String),
+                    builder.param("audit_request", "VARCHAR"),
                 )
                 .where(
                     result.c.restricted > 0,
@@ -741,12 +804,12 @@ def compiled(
             .cte("audit")
         )
         query = select(result).order_by(result.c.path).add_cte(line)
-    text = query.compile(dialect=dialect, compile_kwargs={"render_postcompile": True})
-    names = tuple(text.positiontup or ())
+    text = query.compile(dialect=dialect, compile_kwargs={"literal_binds": True})
+    names = tuple(builder.params)
     found = Compiled(
         sql=str(text),
         names=names,
-        defaults={k: v for k, v in text.params.items() if v is not None},
+        defaults={},
         readers=tuple((n, kind, tuple(cols)) for n, kind, cols in builder.readers),
         audits=writes,
     )
@@ -775,7 +838,8 @@ async def run(
                 index += len(columns)
             else:
                 raw = row[index]
-                got[need] = orjson.loads(raw) if isinstance(raw, str | bytes) else list(raw)
+                # Order is the key's, decided here for both databases alike.
+                got[need] = sorted(orjson.loads(raw) if isinstance(raw, str | bytes) else raw)
                 index += 1
         found.append(
             TargetRow(
