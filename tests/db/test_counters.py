@@ -187,8 +187,16 @@ async def _apply(
                             else Satisfaction.SATISFIED,
                         ),
                     )
-                    # Random actions meet illegal moves and escalations that go nowhere.
-                    expect_ok(acted, {ErrorCode.ILLEGAL_TRANSITION, ErrorCode.NOT_ALLOWED_HERE})
+                    # Random actions meet illegal moves and escalations that go nowhere
+                    # (a department's item has no area above it).
+                    expect_ok(
+                        acted,
+                        {
+                            ErrorCode.ILLEGAL_TRANSITION,
+                            ErrorCode.NOT_ALLOWED_HERE,
+                            ErrorCode.UNKNOWN_AREA,
+                        },
+                    )
             case ("meeting", pi, suggestions):
                 outcome_m = await meetings.record_meeting(
                     context,
