@@ -2,10 +2,13 @@
 
 Each counter holds a count for an area's whole subtree: a write adds its delta
 to the area that holds the row and to every ancestor (one upsert statement for
-all of them, rows in a fixed order so concurrent writers never deadlock).
-Distinct counts (households visited, a cadre's households, needy households by
-reason) are decided by tallies: the first visit to a household is the one
-that takes its tally from 0 to 1.
+all of them). Rows are always locked in one order, deepest area first (so
+concurrent writers never deadlock, and the county's row, which every write
+touches, is locked last), and as late as the transaction allows: a write in
+``deferred`` adds its bumps up and upserts them when it ends, just before its
+commit. Distinct counts (households visited, a cadre's households, needy
+households by reason) are decided by tallies: the first visit to a household
+is the one that takes its tally from 0 to 1.
 
 ``recount`` computes every counter from the base rows alone; ``rebuild``
 replaces the counters and tallies with it. Tests hold the two equal.
@@ -14,7 +17,8 @@ replaces the counters and tallies with it. Tests hold the two equal.
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import case, delete, func, insert, literal, select, update
@@ -74,17 +78,50 @@ def _insert(session: AsyncSession, table: Any) -> Any:
     return (postgresql.insert if dialect == "postgresql" else sqlite.insert)(table)
 
 
+Rows = dict[tuple[int, str, str], int]  # (area id, metric, key) -> delta
+_DEFERRED = "grassroots_counters_deferred"  # session.info: (rows, depth of each area)
+
+
+@asynccontextmanager
+async def deferred(session: AsyncSession) -> AsyncIterator[None]:
+    """Bumps inside the block are added up and upserted when it ends without error.
+
+    A write's counter rows — its county's above all, which every write updates —
+    are then locked at the end of its transaction, for the shortest time.
+    """
+    if _DEFERRED in session.info:  # already deferred: the outer block applies them
+        yield
+        return
+    rows: Rows = defaultdict(int)
+    depths: dict[int, int] = {}
+    session.info[_DEFERRED] = (rows, depths)
+    try:
+        yield
+    finally:
+        del session.info[_DEFERRED]
+    await _upsert(session, rows, depths)
+
+
 async def bump(session: AsyncSession, deltas: Mapping[tuple[str, str, str], int]) -> None:
     """Add ``deltas`` keyed (area path, metric, key) to the area and all its ancestors."""
-    rows: dict[tuple[int, str, str], int] = defaultdict(int)
+    pending: tuple[Rows, dict[int, int]] | None = session.info.get(_DEFERRED)
+    rows, depths = pending or (defaultdict(int), {})
     for (path, metric, key), delta in deltas.items():
         if delta:
-            for area_id in ancestor_ids(path):
+            for depth, area_id in enumerate(ancestor_ids(path)):
                 rows[(area_id, metric, key)] += delta
+                depths[area_id] = depth
+    if _DEFERRED not in session.info:
+        await _upsert(session, rows, depths)
+
+
+async def _upsert(session: AsyncSession, rows: Rows, depths: Mapping[int, int]) -> None:
+    """One upsert for every row, in the fixed order: deepest area first, then ids."""
+    order = sorted(rows, key=lambda row: (-depths[row[0]], row))
     values = [
-        {"area_id": a, "metric": m, "key": k, "value": v}
-        for (a, m, k), v in sorted(rows.items())
-        if v
+        {"area_id": a, "metric": m, "key": k, "value": rows[(a, m, k)]}
+        for a, m, k in order
+        if rows[(a, m, k)]
     ]
     if not values:
         return

@@ -4,6 +4,7 @@ A mutation's ``write`` runs inside one write transaction; it raises
 :class:`Rejected` with typed errors to roll everything back. The idempotency
 key is recorded in the same transaction, so a replay returns the first result
 (``load``) and a concurrent twin loses the race on the key's primary key.
+Counter bumps are deferred to the end of the transaction (``counters.deferred``).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Generic, TypeVar
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from db import counters
 from db.engine import write_transaction
 from db.queries import access as access_queries
 from db.queries import idempotency as idempotency_queries
@@ -86,7 +88,10 @@ async def write_once(
         return Outcome(errors=tuple(errors))
     user_id = context.access.user_id
     try:
-        async with write_transaction(context.sessionmaker) as session:
+        async with (
+            write_transaction(context.sessionmaker) as session,
+            counters.deferred(session),
+        ):
             first = await idempotency_queries.get(
                 session=session, user_id=user_id, operation=operation, key=key
             )
