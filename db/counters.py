@@ -21,7 +21,21 @@ from collections.abc import AsyncIterator, Iterable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import case, delete, func, insert, literal, select, update
+from sqlalchemy import (
+    CTE,
+    Integer,
+    String,
+    case,
+    cast,
+    delete,
+    func,
+    insert,
+    literal,
+    select,
+    true,
+    union_all,
+    update,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -39,7 +53,7 @@ from db.models import (
     Suggestion,
     Visit,
 )
-from db.paths import ancestor_ids
+from db.paths import SEPARATOR, ancestor_ids
 
 QUOTA = 20  # households each agency cadre visits at least (每人至少20户)
 
@@ -229,6 +243,104 @@ async def visits_recorded(session: AsyncSession, visit_ids: Sequence[int]) -> No
             if before < QUOTA <= total:
                 deltas[(cadre_path, CADRES_AT_QUOTA, "")] += 1
     await bump(session, deltas)
+
+
+def one_visit_counted(visit: CTE) -> CTE:
+    """``visits_recorded`` for one visit, as CTEs of the statement that inserts it (PostgreSQL).
+
+    ``visit`` is the inserted visit, one row: ``household_id``, ``cadre_id``,
+    ``condolence_fen``, ``people_visited`` and ``path`` (its household's group's).
+    The tallies are upserted (household, then cadre × household), the cadre's
+    distinct households moved on a first pair, and every counter of the group's
+    and the cadre's areas and all their ancestors upserted by one INSERT in the
+    fixed order. Returns that upsert: reference it last, so that the counter rows
+    are the statement's last locks.
+    """
+    household = (
+        postgresql.insert(HouseholdTally)
+        .from_select(
+            ["household_id", "kind", "value"],
+            select(visit.c.household_id, literal("visits", String()), literal(1, Integer())),
+        )
+        .on_conflict_do_update(
+            index_elements=["household_id", "kind"], set_={"value": HouseholdTally.value + 1}
+        )
+        .returning(HouseholdTally.value)
+        .cte("household_tally_after")
+    )
+    pair = (
+        postgresql.insert(CadreTally)
+        .from_select(
+            ["cadre_id", "household_id", "visits"],
+            # From the household's tally too: the rows are locked in that order.
+            select(visit.c.cadre_id, visit.c.household_id, literal(1, Integer())).join(
+                household, true()
+            ),
+        )
+        .on_conflict_do_update(
+            index_elements=["cadre_id", "household_id"], set_={"visits": CadreTally.visits + 1}
+        )
+        .returning(CadreTally.cadre_id, CadreTally.visits)
+        .cte("cadre_tally_after")
+    )
+    cadre = (
+        update(Cadre)
+        .where(Cadre.id == pair.c.cadre_id, pair.c.visits == 1)
+        .values(households_visited=Cadre.households_visited + 1)
+        .returning(Cadre.households_visited, Cadre.area_id)
+        .cte("cadre_after")
+    )
+    cadre_area = (
+        select(Area.path, cadre.c.households_visited.label("households"))
+        .join(cadre, cadre.c.area_id == Area.id)
+        .cte("cadre_area")
+    )
+
+    def delta(path: Any, metric: str, value: Any) -> Any:
+        return select(
+            path.label("path"), literal(metric, String()).label("metric"), value.label("delta")
+        )
+
+    deltas = union_all(
+        delta(visit.c.path, VISITS, literal(1, Integer())),
+        delta(visit.c.path, CONDOLENCE_FEN, visit.c.condolence_fen).where(
+            visit.c.condolence_fen > 0
+        ),
+        delta(visit.c.path, CONDOLENCE_PEOPLE, visit.c.people_visited).where(
+            visit.c.people_visited > 0
+        ),
+        delta(visit.c.path, VISITED, literal(1, Integer()))
+        .join(household, true())
+        .where(household.c.value == 1),
+        delta(cadre_area.c.path, CADRES_ACTIVE, literal(1, Integer())).where(
+            cadre_area.c.households == 1
+        ),
+        delta(cadre_area.c.path, CADRES_AT_QUOTA, literal(1, Integer())).where(
+            cadre_area.c.households == QUOTA
+        ),
+    ).cte("deltas")
+    # Each area on the path, root first: /00000001/00000004/ -> (1, 1), (4, 2).
+    ancestors = (
+        func.unnest(func.string_to_array(func.btrim(deltas.c.path, SEPARATOR), SEPARATOR))
+        .table_valued("id", with_ordinality="depth")
+        .render_derived()
+    )
+    area_id = cast(ancestors.c.id, Integer())
+    rows = (
+        select(area_id, deltas.c.metric, literal("", String()), func.sum(deltas.c.delta))
+        .join(ancestors, true())
+        .group_by(area_id, ancestors.c.depth, deltas.c.metric)
+        .order_by(ancestors.c.depth.desc(), area_id, deltas.c.metric)
+    )
+    upsert = postgresql.insert(AreaCounter).from_select(["area_id", "metric", "key", "value"], rows)
+    return (
+        upsert.on_conflict_do_update(
+            index_elements=["area_id", "metric", "key"],
+            set_={"value": AreaCounter.value + upsert.excluded.value},
+        )
+        .returning(AreaCounter.area_id)
+        .cte("counters_after")
+    )
 
 
 async def items_recorded(session: AsyncSession, item_ids: Sequence[int]) -> None:

@@ -5,6 +5,10 @@ A mutation's ``write`` runs inside one write transaction; it raises
 key is recorded in the same transaction, so a replay returns the first result
 (``load``) and a concurrent twin loses the race on the key's primary key.
 Counter bumps are deferred to the end of the transaction (``counters.deferred``).
+
+A write that can be one statement on PostgreSQL (``recordVisit``) passes an
+:class:`InOneStatement` as well: there the statement records the key and the
+audit line itself and commits on its own — no BEGIN, no COMMIT, no lookup first.
 """
 
 from __future__ import annotations
@@ -13,7 +17,7 @@ import dataclasses
 import datetime as dt
 import hashlib
 import json
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from typing import Generic, TypeVar
 
 from sqlalchemy.exc import IntegrityError
@@ -43,6 +47,29 @@ class Outcome(Generic[T]):
     value: T | None = None
     errors: tuple[InputError, ...] = ()
     replayed: bool = False
+
+
+@dataclasses.dataclass(frozen=True)
+class Keyed:
+    """What a write records besides its rows: its key, and who and which request to audit."""
+
+    user_id: int
+    operation: str
+    key: str
+    request_hash: str
+    request_id: str
+
+
+@dataclasses.dataclass(frozen=True)
+class InOneStatement(Generic[T]):
+    """A write done by one statement that also inserts its key and audit line (PostgreSQL).
+
+    ``write`` returns None when the statement wrote nothing; unless the key was
+    taken, ``refusal`` then says why, with at least one typed error.
+    """
+
+    write: Callable[[AsyncSession, Keyed], Awaitable[T | None]]
+    refusal: Callable[[AsyncSession], Awaitable[Sequence[InputError]]]
 
 
 def digest(*parts: object) -> str:
@@ -79,14 +106,21 @@ async def write_once(
     request_hash: str,
     write: Callable[[AsyncSession], Awaitable[tuple[T, int]]],
     load: Callable[[AsyncSession, int], Awaitable[T]],
+    in_one_statement: InOneStatement[T] | None = None,
 ) -> Outcome[T]:
     """Run ``write`` once for the caller's ``(operation, key)``; it returns (value, id).
 
     The write, its idempotency key and its audit event commit together or not at all.
+    On PostgreSQL, ``in_one_statement`` replaces ``write`` when given.
     """
     if errors := check_key(key):
         return Outcome(errors=tuple(errors))
     user_id = context.access.user_id
+    if in_one_statement is not None:
+        async with context.sessionmaker() as session:
+            if session.get_bind().dialect.name == "postgresql":
+                keyed = Keyed(user_id, operation, key, request_hash, context.request_id)
+                return await _write_in_one_statement(session, keyed, in_one_statement, load)
     try:
         async with (
             write_transaction(context.sessionmaker) as session,
@@ -129,6 +163,29 @@ async def write_once(
                 raise
             return await _replay(session, first.request_hash, first.result_id, request_hash, load)
     return Outcome(value=value)
+
+
+async def _write_in_one_statement(
+    session: AsyncSession,
+    keyed: Keyed,
+    how: InOneStatement[T],
+    load: Callable[[AsyncSession, int], Awaitable[T]],
+) -> Outcome[T]:
+    """One statement, committed on its own (autocommit: durable when it answers).
+
+    When it wrote nothing, the key is looked up in a statement of its own, which
+    sees a concurrent twin that committed while this one waited on the key.
+    """
+    await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+    value = await how.write(session, keyed)
+    if value is not None:
+        return Outcome(value=value)
+    first = await idempotency_queries.get(
+        session=session, user_id=keyed.user_id, operation=keyed.operation, key=keyed.key
+    )
+    if first is not None:
+        return await _replay(session, first.request_hash, first.result_id, keyed.request_hash, load)
+    return Outcome(errors=tuple(await how.refusal(session)))
 
 
 async def _replay(

@@ -9,10 +9,18 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import event, func, select
+from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from db.models import IdempotencyKey, Visit
+from app.settings import Environment, Settings
+from app.system import system_context
+from db import scoping
+from db.models import Area, AuditEvent, Household, IdempotencyKey, Visit
+from db.queries import cadres as cadre_queries
+from db.queries import visits as visit_queries
+from policies.scope import Grant, Scope
+from resolvers import visits
 from tests.helpers import Tree, global_id, gql, make_tree
 
 RECORD_VISIT = """
@@ -177,3 +185,109 @@ async def test_concurrent_sends_of_one_key_write_once(
     assert len({p["visit"]["id"] for p in payloads}) == 1
     assert sum(not p["replayed"] for p in payloads) == 1
     assert await count_rows(sessionmaker) == (1, 1)
+
+
+async def test_on_postgresql_a_visit_is_one_statement(
+    database_url: str, tree: Tree, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Visit, key, audit line, tallies and counters: one statement, committed on its own."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("SQLite records a visit in a few statements of one transaction")
+    statements: list[str] = []
+
+    def note(_conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
+        statements.append(statement)
+
+    data = visits.RecordVisitInput(
+        household_id=tree.household_id,
+        cadre_id=tree.cadre_id,
+        visited_on=dt.date(2014, 1, 23),
+        notes="",
+        idempotency_key="one-statement",
+    )
+    settings = Settings(database_url=database_url, environment=Environment.DEVELOPMENT)
+    event.listen(Engine, "before_cursor_execute", note)
+    try:
+        async with system_context(settings) as context:
+            first = await visits.record_visit(context, data)
+            assert first.value is not None and len(statements) == 1, statements
+            # Durable when it answers: another connection sees the visit and its audit line.
+            async with sessionmaker() as session:
+                assert await session.get(Visit, first.value.id) is not None
+                audit = await session.scalar(
+                    select(func.count()).where(AuditEvent.object_id == first.value.id)
+                )
+                assert audit == 1
+            statements.clear()
+            again = await visits.record_visit(context, data)
+            # The statement finds the key taken; the key and the first visit are read.
+            assert again.replayed and len(statements) == 3, statements
+    finally:
+        event.remove(Engine, "before_cursor_execute", note)
+
+
+async def test_the_one_statement_scopes_as_scoping_clause_does(
+    database_url: str, tree: Tree, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    """Its scopes are parameters (one statement for all); they admit what the clause admits."""
+    if not database_url.startswith("postgresql"):
+        pytest.skip("the one-statement write is PostgreSQL's")
+    async with sessionmaker() as session:
+        path = dict((await session.execute(select(Area.id, Area.path))).all())
+    county, township, village = path[tree.county_id], path[tree.township_id], path[tree.village_id]
+    group, other_group = path[tree.group_id], path[tree.other_group_id]
+    scopes = [
+        Scope(),
+        Scope((Grant("/"),)),
+        Scope((Grant(county),)),
+        Scope((Grant(group),)),
+        Scope((Grant(group), Grant(other_group))),
+        Scope((Grant(county),), (group,)),
+        Scope((Grant(township),), (village, other_group)),
+        Scope((Grant(county, tree.department_id),)),
+        Scope((Grant(village), Grant(county, tree.department_id))),
+    ]
+    cases = [
+        (household_scope, cadre_scope, household_id, cadre_id, self_id)
+        for scope in scopes
+        for household_scope, cadre_scope in (
+            (scope, scoping.EVERYWHERE),
+            (scoping.EVERYWHERE, scope),
+        )
+        for household_id in (tree.household_id, tree.other_household_id)
+        for cadre_id in (tree.cadre_id, tree.other_cadre_id)
+        for self_id in (None, cadre_id)
+    ]
+    outcomes = set()
+    for n, (household_scope, cadre_scope, household_id, cadre_id, self_id) in enumerate(cases):
+        async with sessionmaker() as session:
+            admitted = await session.scalar(
+                select(func.count())
+                .select_from(Household)
+                .join(Area, Area.id == Household.group_id)
+                .where(Household.id == household_id, scoping.clause(household_scope, Area.path))
+            )
+            seen = await cadre_queries.get_many(
+                session=session, cadre_ids=[cadre_id], scope=cadre_scope, self_id=self_id
+            )
+        async with sessionmaker() as session:
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            visit = await visit_queries.record(
+                session=session,
+                scope=household_scope,
+                cadre_scope=cadre_scope,
+                self_id=self_id,
+                user_id=0,
+                operation="recordVisit",
+                key=f"scope-{n:04d}",
+                request_hash="",
+                request_id="",
+                cadre_id=cadre_id,
+                household_id=household_id,
+                visited_on=dt.date(2014, 1, 23),
+                notes="",
+            )
+        expected = bool(admitted) and bool(seen)
+        assert (visit is not None) == expected, cases[n]
+        outcomes.add(expected)
+    assert outcomes == {True, False}
