@@ -31,40 +31,39 @@ import uvloop
 from sqlalchemy.engine import make_url
 
 from bench.measure import Span
+from db.ledgers import HARDSHIP_REASONS, Status
 
 # Q1-Q3: the area and its children, each with households, visited households,
 # coverage, visits, items by status (all ledgers summed) and needy households by
-# reason, pivoted to one row per area from the kept counters, zero counts left
-# out as the API leaves them out.
-ROLLUP = """
-WITH areas AS (
-  SELECT a.id, a.name, a.code, a.path, a.id = p.id AS self
+# reason, pivoted to one row per area from the kept counters in one aggregation:
+# a column per status and per reason (the API leaves the zero ones out).
+STATUSES = sorted(s.value for s in Status)
+REASONS = sorted(HARDSHIP_REASONS)
+_COLUMNS = [
+    f"coalesce(sum(c.value) FILTER (WHERE c.metric = 'item_status'"
+    f" AND c.key LIKE '%|{status}'), 0)::bigint AS \"status {status}\""
+    for status in STATUSES
+] + [
+    f"coalesce(sum(c.value) FILTER (WHERE c.metric = 'needy' AND c.key = '{reason}'), 0)::bigint"
+    f' AS "reason {reason}"'
+    for reason in REASONS
+]
+ROLLUP = f"""
+SELECT *, CASE WHEN households = 0 THEN 0 ELSE round(100.0 * visited / households, 2) END
+  AS coverage
+FROM (
+  SELECT a.id = p.id AS self, a.name, a.code, a.path,
+    coalesce(sum(c.value) FILTER (WHERE c.metric = 'households'), 0)::bigint AS households,
+    coalesce(sum(c.value) FILTER (WHERE c.metric = 'visited_households'), 0)::bigint AS visited,
+    coalesce(sum(c.value) FILTER (WHERE c.metric = 'visits'), 0)::bigint AS visits,
+    {", ".join(_COLUMNS)}
   FROM area p JOIN area a ON a.id = p.id OR a.parent_id = p.id
+  LEFT JOIN area_counter c ON c.area_id = a.id
+    AND c.metric IN ('households', 'visited_households', 'visits', 'item_status', 'needy')
   WHERE p.code = $1
-), counts AS (
-  SELECT c.area_id, c.metric,
-         CASE WHEN c.metric = 'item_status' THEN split_part(c.key, '|', 2) ELSE c.key END AS k,
-         sum(c.value)::bigint AS v
-  FROM areas JOIN area_counter c ON c.area_id = areas.id
-  WHERE c.metric IN ('households', 'visited_households', 'visits', 'item_status', 'needy')
-  GROUP BY 1, 2, 3
-  HAVING sum(c.value) <> 0
-), pivot AS (
-  SELECT a.self, a.name, a.code, a.path,
-    coalesce(sum(c.v) FILTER (WHERE c.metric = 'households'), 0)::bigint AS households,
-    coalesce(sum(c.v) FILTER (WHERE c.metric = 'visited_households'), 0)::bigint AS visited,
-    coalesce(sum(c.v) FILTER (WHERE c.metric = 'visits'), 0)::bigint AS visits,
-    array_agg(c.k ORDER BY c.k COLLATE "C") FILTER (WHERE c.metric = 'item_status') AS statuses,
-    array_agg(c.v ORDER BY c.k COLLATE "C") FILTER (WHERE c.metric = 'item_status') AS by_status,
-    array_agg(c.k ORDER BY c.k COLLATE "C") FILTER (WHERE c.metric = 'needy') AS reasons,
-    array_agg(c.v ORDER BY c.k COLLATE "C") FILTER (WHERE c.metric = 'needy') AS by_reason
-  FROM areas a LEFT JOIN counts c ON c.area_id = a.id
-  GROUP BY a.id, a.self, a.name, a.code, a.path
-)
-SELECT self, name, code, households, visited,
-  CASE WHEN households = 0 THEN 0 ELSE round(100.0 * visited / households, 2) END AS coverage,
-  visits, statuses, by_status, reasons, by_reason
-FROM pivot ORDER BY self DESC, path
+  GROUP BY a.id, p.id
+) q
+ORDER BY self DESC, path
 """
 
 # Q4: items open on the date and past their deadline, per child, from the base
@@ -108,12 +107,10 @@ def _rollup_fields(row: asyncpg.Record) -> dict[str, Any]:
         "coverage": float(row["coverage"]),
         "personVisits": row["visits"],
         "itemsByStatus": [
-            {"status": s, "count": n}
-            for s, n in zip(row["statuses"] or [], row["by_status"] or [], strict=True)
+            {"status": s, "count": row[f"status {s}"]} for s in STATUSES if row[f"status {s}"]
         ],
         "needyHouseholds": [
-            {"reason": r, "households": n}
-            for r, n in zip(row["reasons"] or [], row["by_reason"] or [], strict=True)
+            {"reason": r, "households": row[f"reason {r}"]} for r in REASONS if row[f"reason {r}"]
         ],
     }
 
@@ -143,13 +140,14 @@ def api_shape(query: str, rows: list[asyncpg.Record]) -> dict[str, Any]:
     return {"area": {"children": children}}
 
 
-async def _pool(url: str) -> asyncpg.Pool:
+async def _pool(url: str, size: int = 16, plans: str = "auto") -> asyncpg.Pool:
     parsed = make_url(url)
     pool = await asyncpg.create_pool(
         host=parsed.host, port=parsed.port or 5432, user=parsed.username,
-        password=parsed.password, database=parsed.database, min_size=16, max_size=16,
-        # The server's own settings (db/engine.py): custom plans for path ranges, no JIT.
-        server_settings={"jit": "off", "plan_cache_mode": "force_custom_plan"},
+        password=parsed.password, database=parsed.database, min_size=size, max_size=size,
+        # No JIT (it only costs here); plans: PostgreSQL's default "auto" takes the
+        # generic plan of a prepared statement once it costs no more than custom ones.
+        server_settings={"jit": "off", "plan_cache_mode": plans},
     )  # fmt: skip
     assert pool is not None
     return pool
@@ -211,7 +209,7 @@ async def main_async(args: argparse.Namespace) -> dict[str, Any]:
     params: list[Any] = [args.code]
     if args.query == "overdue":
         params.append(dt.date.fromisoformat(args.as_of))
-    pool = await _pool(args.url)
+    pool = await _pool(args.url, 1 if args.answer else 16, args.plans)
     try:
         if args.answer:
             return api_shape(args.query, await pool.fetch(sql, *params))
@@ -230,6 +228,12 @@ def main() -> None:
     parser.add_argument("--c1-seconds", type=float, default=0.0, help="sequential, at least")
     parser.add_argument("--seconds", type=float, default=8.0, help="at 16 concurrent")
     parser.add_argument("--answer", action="store_true", help="print the answer, API-shaped")
+    parser.add_argument(
+        "--plans",
+        default="auto",
+        choices=["auto", "force_custom_plan", "force_generic_plan"],
+        help="plan_cache_mode",
+    )
     args = parser.parse_args()
     asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
     print(json.dumps(asyncio.run(main_async(args)), ensure_ascii=False))

@@ -11,6 +11,7 @@ import os
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 TICKS = os.sysconf("SC_CLK_TCK")
 
@@ -82,9 +83,9 @@ class Span:
         self.box = cores * (busy - self.busy[0]) / spent if spent else 0.0
 
 
-def peak_memory(pid: int) -> list[dict[str, object]]:
+def peak_memory(pid: int) -> list[dict[str, Any]]:
     """VmHWM (peak resident set, KiB) of ``pid`` and each descendant, with its command."""
-    rows: list[dict[str, object]] = []
+    rows: list[dict[str, Any]] = []
     for member in tree(pid):
         try:
             status = Path(f"/proc/{member}/status").read_text()

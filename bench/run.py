@@ -89,7 +89,7 @@ def _free_port() -> int:
 
 
 async def _pg(url: str) -> asyncpg.Pool:
-    return await floor_pool(url)
+    return await floor_pool(url, 4)
 
 
 @dataclass
@@ -555,7 +555,7 @@ async def run_config(
                 await bench.check_recounts(pool)
             peaks = measure.peak_memory(server.pid)
             results["server_vmhwm"] = peaks
-            results["server_vmhwm_total_mib"] = sum(int(str(p["vmhwm_kib"])) for p in peaks) / 1024
+            results["server_vmhwm_total_mib"] = sum(p["vmhwm_kib"] for p in peaks) / 1024
         finally:
             if bench is not None:
                 try:
@@ -714,15 +714,15 @@ def report(results: dict[str, Any]) -> str:
                 f"Q1 at LU10: c1 p50 {lu['api']['p50_ms']:.2f} ms (× {lu['p50_ratio_lu10_lu1']:.2f}"
                 f" of LU1), p99 {lu['api']['p99_ms']:.2f} ms, c16 {lu['api']['rps_c16']:.0f} req/s"
                 f" (× {lu['rps_ratio_lu10_lu1']:.2f} of LU1); floor p50"
-                f" {lu['floor']['p50_ms']:.2f} ms, {lu['floor']['rps_c16']:.0f} req/s"
+                f" {lu['floor']['p50_ms']:.2f} ms, {lu['floor']['rps_c16']:.0f} req/s; server"
+                f" peak {lu['server_vmhwm_total_mib']:.0f} MiB in all"
             )
         peaks = ", ".join(
-            f"pid {p['pid']} {int(str(p['vmhwm_kib'])) / 1024:.0f} MiB"
-            for p in found["server_vmhwm"]
+            f"{_role(p['command'])} {p['vmhwm_kib'] / 1024:.0f}" for p in found["server_vmhwm"]
         )
         out.append(
             f"server peak memory (VmHWM): {found['server_vmhwm_total_mib']:.0f} MiB in all"
-            f" ({peaks})"
+            f" ({peaks} MiB)"
         )
     return "\n".join(out)
 
