@@ -17,6 +17,7 @@ from strawberry.dataloader import DataLoader
 from db.engine import write_transaction
 from db.ledgers import Ledger
 from db.queries import access as access_queries
+from db.queries import rollups as rollup_queries
 from resolvers import rollups
 from resolvers.access import Access
 from resolvers.loaders import Loaders
@@ -65,11 +66,19 @@ class Context:
         self._session: AsyncSession | None = None
         self._lock = asyncio.Lock()
         self._restricted_reads: list[RestrictedRead] = []
-        self.loaders = Loaders(self.reading, access)
-        self.loaders.rollup_by_area = DataLoader(lambda keys: rollups.load_batch(self, keys))
-        self.loaders.on_restricted_rows = lambda rows: self.note_restricted_read(
-            "read:node", rows, ""
-        )
+        self._loaders: Loaders | None = None
+
+    @property
+    def loaders(self) -> Loaders:
+        """The request's DataLoaders, made on first use (the compiled path needs none)."""
+        if self._loaders is None:
+            loaders = Loaders(self.reading, self.access)
+            loaders.rollup_by_area = DataLoader(lambda keys: rollups.load_batch(self, keys))
+            loaders.on_restricted_rows = lambda rows: self.note_restricted_read(
+                "read:node", rows, ""
+            )
+            self._loaders = loaders
+        return self._loaders
 
     @property
     def visible_ledgers(self) -> frozenset[Ledger]:
@@ -106,6 +115,12 @@ class Context:
                     self._rollup_connection = await self.rollup_engine.connect()
                 try:
                     return await run(self._rollup_connection)
+                except rollup_queries.DISCONNECTS:
+                    if attempt == 2:
+                        raise
+                    await self._rollup_connection.invalidate()
+                    await self._rollup_connection.close()
+                    self._rollup_connection = None
                 except DBAPIError as error:
                     if not error.connection_invalidated or attempt == 2:
                         raise

@@ -29,11 +29,12 @@ from graphql import (
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from db import counters
-from db.ledgers import Ledger
 from db.models import Area, AreaLevel
 from db.queries import rollups as rollup_queries
-from db.queries.rollups import Family, Need, Scopes, TargetRow, Targets, Window
-from policies.permissions import Act, Obj, ledger_object
+from db.queries.rollups import Family, Need, Scopes, Targets, need
+from db.queries.rollups import TargetRow as TargetRow  # the rows the compiled path reads
+from db.queries.rollups import Window as Window
+from policies.permissions import Act, Obj
 from resolvers.access import Access
 
 if TYPE_CHECKING:
@@ -70,8 +71,8 @@ class RollupSelection:
 
     def needs(self, today: dt.date) -> list[Need]:
         families = {f for name in self.fields for f in FIELD_FAMILIES.get(name, ())}
-        found = [Need(f, self.window) for f in sorted(families)]
-        found += [Need(Family.OVERDUE, None, day or today) for day in sorted_days(self)]
+        found = [need(f, self.window) for f in sorted(families)]
+        found += [need(Family.OVERDUE, None, day or today) for day in sorted_days(self)]
         return found
 
 
@@ -253,51 +254,91 @@ class RollupValue:
         return [item for item in self.all_items if item[0] in wanted]
 
 
-def _percent(part: int, whole: int) -> float:
+def percent(part: int, whole: int) -> float:
     return round(100.0 * part / whole, 2) if whole else 0.0
 
 
-def value_of(
-    row: TargetRow, selection: RollupSelection, today: dt.date, partial: bool
-) -> RollupValue:
+# How each rollup field is read from a statement's row: one place for both paths.
+COUNTS: dict[str, tuple[Family, str]] = {
+    "households": (Family.HOUSEHOLDS, counters.HOUSEHOLDS),
+    "visitedHouseholds": (Family.VISITS, counters.VISITED),
+    "personVisits": (Family.VISITS, counters.VISITS),
+    "condolencePeople": (Family.VISITS, counters.CONDOLENCE_PEOPLE),
+    "cadres": (Family.CADRES, counters.CADRES),
+    "cadresVisiting": (Family.CADRES, counters.CADRES_ACTIVE),
+    "cadresAtQuota": (Family.CADRES, counters.CADRES_AT_QUOTA),
+    "meetings": (Family.MEETINGS, counters.MEETINGS),
+    "suggestions": (Family.MEETINGS, counters.SUGGESTIONS),
+}
+PERCENTS = {
+    "coverage": ("visitedHouseholds", "households"),
+    "participation": (
+        "cadresVisiting",
+        "cadres",
+    ),
+}
+LISTS = {
+    "itemsByStatus": Family.ITEM_STATUS,
+    "needyHouseholds": Family.NEEDY,
+    "weeklyVisits": Family.WEEKLY,
+    "items": Family.ITEMS,
+}
+
+
+def count_of(row: TargetRow, name: str, window: Window | None) -> int:
+    family, metric = COUNTS[name]
+    found: int = row.values.get(need(family, window), {}).get(metric, 0)
+    return found
+
+
+def percent_of(row: TargetRow, name: str, window: Window | None) -> float:
+    part, whole = PERCENTS[name]
+    return percent(count_of(row, part, window), count_of(row, whole, window))
+
+
+def money_of(row: TargetRow, window: Window | None) -> Decimal:
+    """Condolence money in yuan (kept in fen: exact)."""
+    fen = row.values.get(need(Family.VISITS, window), {}).get(counters.CONDOLENCE_FEN, 0)
+    return Decimal(fen).scaleb(-2)
+
+
+def list_of(row: TargetRow, name: str, window: Window | None) -> list[list[Any]]:
+    """A list field's entries as tuples in the types' field order (weeks as dates)."""
+    found: list[list[Any]] = row.values.get(need(LISTS[name], window), [])
+    if name == "weeklyVisits":
+        return [[dt.date.fromisoformat(str(w)[:10]), n] for w, n in found]
+    return found
+
+
+def overdue_of(row: TargetRow, day: dt.date | None, today: dt.date) -> int:
+    found: int = row.values.get(need(Family.OVERDUE, None, day or today), {}).get("overdue", 0)
+    return found
+
+
+def value_of(row: TargetRow, selection: RollupSelection, today: dt.date) -> RollupValue:
     window = selection.window
-    value = RollupValue(
+    return RollupValue(
         window_from=window.start if window else None,
         window_to=window.end if window else None,
-        partial=partial,
+        households=count_of(row, "households", window),
+        visited_households=count_of(row, "visitedHouseholds", window),
+        coverage=percent_of(row, "coverage", window),
+        person_visits=count_of(row, "personVisits", window),
+        cadres=count_of(row, "cadres", window),
+        cadres_visiting=count_of(row, "cadresVisiting", window),
+        cadres_at_quota=count_of(row, "cadresAtQuota", window),
+        participation=percent_of(row, "participation", window),
+        meetings=count_of(row, "meetings", window),
+        suggestions=count_of(row, "suggestions", window),
+        condolence_amount=money_of(row, window),
+        condolence_people=count_of(row, "condolencePeople", window),
+        items_by_status=[(s, n) for s, n in list_of(row, "itemsByStatus", window)],
+        needy_households=[(r, n) for r, n in list_of(row, "needyHouseholds", window)],
+        weekly_visits=[(w, n) for w, n in list_of(row, "weeklyVisits", window)],
+        all_items=[(l_, c, s, n) for l_, c, s, n in list_of(row, "items", window)],
+        overdue={day: overdue_of(row, day, today) for day in selection.overdue_as_of},
+        partial=row.partial,
     )
-    got = row.values
-
-    def scalars(family: Family) -> Mapping[str, int]:
-        found: Mapping[str, int] = got.get(Need(family, window), {})
-        return found
-
-    households = scalars(Family.HOUSEHOLDS)
-    visits = scalars(Family.VISITS)
-    cadres = scalars(Family.CADRES)
-    meetings = scalars(Family.MEETINGS)
-    value.households = households.get(counters.HOUSEHOLDS, 0)
-    value.visited_households = visits.get(counters.VISITED, 0)
-    value.coverage = _percent(value.visited_households, value.households)
-    value.person_visits = visits.get(counters.VISITS, 0)
-    value.condolence_amount = Decimal(visits.get(counters.CONDOLENCE_FEN, 0)).scaleb(-2)
-    value.condolence_people = visits.get(counters.CONDOLENCE_PEOPLE, 0)
-    value.cadres = cadres.get(counters.CADRES, 0)
-    value.cadres_visiting = cadres.get(counters.CADRES_ACTIVE, 0)
-    value.cadres_at_quota = cadres.get(counters.CADRES_AT_QUOTA, 0)
-    value.participation = _percent(value.cadres_visiting, value.cadres)
-    value.meetings = meetings.get(counters.MEETINGS, 0)
-    value.suggestions = meetings.get(counters.SUGGESTIONS, 0)
-    value.items_by_status = [(s, n) for s, n in got.get(Need(Family.ITEM_STATUS, window), ())]
-    value.needy_households = [(r, n) for r, n in got.get(Need(Family.NEEDY, window), ())]
-    value.weekly_visits = [
-        (dt.date.fromisoformat(str(w)[:10]), n) for w, n in got.get(Need(Family.WEEKLY, window), ())
-    ]
-    value.all_items = [(l_, c, s, n) for l_, c, s, n in got.get(Need(Family.ITEMS, window), ())]
-    for day in selection.overdue_as_of:
-        found = got.get(Need(Family.OVERDUE, None, day or today), {})
-        value.overdue[day] = found.get("overdue", 0)
-    return value
 
 
 # -- answering --------------------------------------------------------------------------
@@ -317,23 +358,19 @@ def scopes_of(access: Access) -> Scopes:
     )
 
 
-def is_partial(access: Access, path: str) -> bool:
-    """True when some count of the area covers only the part the caller may see."""
-    for obj in (Obj.HOUSEHOLD, Obj.VISIT, Obj.CADRE, Obj.MEETING):
-        if not access.scope(obj.value).covers(path):
-            return True
-    if not access.scope(ledger_object(Ledger.HARDSHIP.value)).covers(path):
-        return True
-    return any(not s.covers(path) for s in access.ledger_scopes(Act.READ).values())
-
-
 @dataclasses.dataclass
 class Answered:
     """The areas a statement returned, in tree order, each with its rollup values."""
 
     rows: list[TargetRow]
-    values: dict[tuple[int, RollupSelection], RollupValue]
     restricted: list[tuple[int, str]]  # (rows, path) of restricted reads not yet audited
+
+    def values(
+        self, selections: Iterable[RollupSelection], today: dt.date
+    ) -> dict[tuple[int, RollupSelection], RollupValue]:
+        """Every area's value for each selection."""
+        wanted = list(selections)
+        return {(r.id, s): value_of(r, s, today) for r in self.rows for s in wanted}
 
     def area(self, row: TargetRow) -> Area:
         return Area(
@@ -372,15 +409,10 @@ async def areas_with_rollups(
     )
     params |= {"audit_user": access.user_id or None, "audit_request": request_id}
     rows = await rollup_queries.run(connection, statement, params)
-    values: dict[tuple[int, RollupSelection], RollupValue] = {}
-    for row in rows:
-        partial = is_partial(access, row.path)
-        for rollup in rollups:
-            values[(row.id, rollup)] = value_of(row, rollup, today, partial)
     restricted = (
         [] if statement.audits else [(row.restricted, row.path) for row in rows if row.restricted]
     )
-    return Answered(rows, values, restricted)
+    return Answered(rows, restricted)
 
 
 def _need_order(need: Need) -> tuple[str, str, str]:
@@ -433,7 +465,7 @@ async def by_code(context: Context, *, code: str, selection: AreaSelection) -> A
         loaders.area_by_id.prime(area_id, area)
         if depth[area_id] < selection.depth:
             loaders.children_by_area_id.prime(area_id, children[area_id])
-    for key, value in answered.values.items():
+    for key, value in answered.values(selection.all_rollups(), context.today()).items():
         loaders.rollup_by_area.prime(key, value)
     return root
 
@@ -455,8 +487,9 @@ async def load_batch(
         )
     )
     _note(context, answered)
+    values = answered.values(selection.all_rollups(), context.today())
     empty = RollupValue()
-    return [answered.values.get(key, empty) for key in keys]
+    return [values.get(key, empty) for key in keys]
 
 
 async def rollup(context: Context, area: Area, selection: RollupSelection) -> RollupValue:

@@ -17,6 +17,7 @@ both paths equal for every saved query and generated documents, for every role.
 from __future__ import annotations
 
 import dataclasses
+import datetime as dt
 from collections.abc import Mapping
 from typing import Any
 
@@ -40,7 +41,7 @@ from strawberry.relay import to_base64
 
 from resolvers import rollups as rollup_resolvers
 from resolvers.context import Context
-from resolvers.rollups import AreaSelection, NotPlain, RollupValue, read_selection
+from resolvers.rollups import LISTS, NotPlain, TargetRow, Window, read_selection
 
 AREA_FIELDS = frozenset({"id", "name", "code", "level", "__typename", "rollup", "children"})
 ROLLUP_SCALARS = {
@@ -84,6 +85,8 @@ class Plan:
     document: DocumentNode
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode]
+    # per root field: response key, the field (None: __typename), its output, its depth
+    roots: list[tuple[str, FieldNode | None, Out, int]]
     verified: bool = False
 
 
@@ -175,7 +178,16 @@ def plan_of(text: str, operation_name: str | None) -> Plan | None:
                 raise NotEligible(root.name.value)
     except (NotEligible, NotPlain, KeyError):
         return None
-    return Plan(document, operation, fragments)
+    plan_roots: list[tuple[str, FieldNode | None, Out, int]] = [
+        (
+            (root.alias or root.name).value,
+            root if root.name.value == "area" else None,
+            _area_out(root, fragments) if root.name.value == "area" else [],
+            _depth(root, fragments) if root.name.value == "area" else 0,
+        )
+        for root in roots
+    ]
+    return Plan(document, operation, fragments, plan_roots)
 
 
 def _depth(node: FieldNode, fragments: Mapping[str, FragmentDefinitionNode]) -> int:
@@ -183,6 +195,44 @@ def _depth(node: FieldNode, fragments: Mapping[str, FragmentDefinitionNode]) -> 
         f for f in _fields(node.selection_set, fragments, "Area") if f.name.value == "children"
     ]
     return 1 + max(_depth(f, fragments) for f in below) if below else 0
+
+
+Out = list[tuple[str, str, Any]]  # (response key, what it is, what it needs)
+
+
+def _area_out(node: FieldNode, fragments: Mapping[str, FragmentDefinitionNode]) -> Out:
+    out: Out = []
+    for field in _fields(node.selection_set, fragments, "Area"):
+        key, name = (field.alias or field.name).value, field.name.value
+        if name == "children":
+            out.append((key, name, _area_out(field, fragments)))
+        elif name == "rollup":
+            out.append((key, name, (field, _rollup_out(field, fragments))))
+        else:
+            out.append((key, name, None))
+    return out
+
+
+def _rollup_out(node: FieldNode, fragments: Mapping[str, FragmentDefinitionNode]) -> Out:
+    out: Out = []
+    for field in _fields(node.selection_set, fragments, "Rollup"):
+        key, name = (field.alias or field.name).value, field.name.value
+        if name in LISTS:
+            type_name, names = ROLLUP_LISTS[name]
+            items = [
+                (
+                    (f.alias or f.name).value,
+                    None if f.name.value == "__typename" else names.index(f.name.value),
+                    f.name.value == "week",
+                )
+                for f in _fields(field.selection_set, fragments, type_name)
+            ]
+            out.append((key, name, (field, type_name, items)))
+        elif name == "overdueItems":
+            out.append((key, name, field))
+        else:
+            out.append((key, name, None))
+    return out
 
 
 class FastPath:
@@ -213,115 +263,111 @@ class FastPath:
             return None
         values = rollup_resolvers.coerced(coerced)
         data: dict[str, Any] = {}
-        for root in _fields(plan.operation.selection_set, plan.fragments, "Query"):
-            key = (root.alias or root.name).value
-            if root.name.value == "__typename":
+        for key, root, out, depth in plan.roots:
+            if root is None:
                 data[key] = "Query"
                 continue
             code = rollup_resolvers.argument(root, "code", values)
             if not isinstance(code, str):
                 return None
             selection = rollup_resolvers.read_selection([root], plan.fragments, values)
-            data[key] = await self._area(context, root, code, selection, values, plan)
+            answered = await rollup_resolvers.rows_by_code(
+                context, code=code, selection=selection, depth=depth
+            )
+            data[key] = (
+                _Response(self, plan, answered.rows, values, context.today()).area(
+                    out, answered.rows[0]
+                )
+                if answered.rows
+                else None
+            )
         return data
 
-    async def _area(
+
+class _Response:
+    """One area field's response, assembled from the statement's rows."""
+
+    def __init__(
         self,
-        context: Context,
-        root: FieldNode,
-        code: str,
-        selection: AreaSelection,
-        variables: dict[str, Any],
+        fast: FastPath,
         plan: Plan,
-    ) -> dict[str, Any] | None:
-        answered = await rollup_resolvers.rows_by_code(
-            context, code=code, selection=selection, depth=_depth(root, plan.fragments)
-        )
-        if not answered.rows:
-            return None
-        children: dict[int, list[Any]] = {}
-        for row in answered.rows[1:]:
-            children.setdefault(row.parent_id or 0, []).append(row)
-
-        def area(node: FieldNode, row: Any) -> dict[str, Any]:
-            out: dict[str, Any] = {}
-            for field in _fields(node.selection_set, plan.fragments, "Area"):
-                key, name = (field.alias or field.name).value, field.name.value
-                if name == "id":
-                    out[key] = to_base64("Area", row.id)
-                elif name == "__typename":
-                    out[key] = "Area"
-                elif name == "level":
-                    out[key] = row.level.upper()
-                elif name in ("name", "code"):
-                    out[key] = getattr(row, name)
-                elif name == "children":
-                    out[key] = [area(field, child) for child in children.get(row.id, [])]
-                else:
-                    rollup = rollup_resolvers.read_rollup(field, plan.fragments, variables)
-                    value = answered.values[(row.id, rollup)]
-                    out[key] = self._rollup(field, value, variables, plan.fragments)
-            return out
-
-        return area(root, answered.rows[0])
-
-    def _rollup(
-        self,
-        node: FieldNode,
-        value: RollupValue,
+        rows: list[TargetRow],
         variables: dict[str, Any],
-        fragments: Mapping[str, FragmentDefinitionNode],
-    ) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for field in _fields(node.selection_set, fragments, "Rollup"):
-            key, name = (field.alias or field.name).value, field.name.value
-            if name == "__typename":
-                out[key] = "Rollup"
-            elif name == "overdueItems":
-                day = rollup_resolvers.as_date(rollup_resolvers.argument(field, "asOf", variables))
-                out[key] = value.overdue.get(day, 0)
-            elif name in ROLLUP_LISTS:
-                type_name, names = ROLLUP_LISTS[name]
-                if name == "items":
-                    ledgers = rollup_resolvers.argument(field, "ledgers", variables)
-                    entries: list[tuple[Any, ...]] = list(value.items(ledgers))
-                else:
-                    entries = list(getattr(value, ROLLUP_ATTRIBUTES[name]))
-                inner = _fields(field.selection_set, fragments, type_name)
-                out[key] = [self._item(inner, names, type_name, entry) for entry in entries]
+        today: dt.date,
+    ) -> None:
+        self.fast, self.plan, self.variables, self.today = fast, plan, variables, today
+        self.children: dict[int, list[TargetRow]] = {}
+        for row in rows[1:]:
+            self.children.setdefault(row.parent_id or 0, []).append(row)
+        self.windows: dict[int, Window | None] = {}
+
+    def area(self, out: Out, row: TargetRow) -> dict[str, Any]:
+        found: dict[str, Any] = {}
+        for key, name, arg in out:
+            if name == "id":
+                found[key] = to_base64("Area", row.id)
+            elif name == "__typename":
+                found[key] = "Area"
+            elif name == "level":
+                found[key] = row.level.upper()
+            elif name == "name":
+                found[key] = row.name
+            elif name == "code":
+                found[key] = row.code
+            elif name == "children":
+                found[key] = [self.area(arg, child) for child in self.children.get(row.id, [])]
             else:
-                out[key] = self._scalar(name, getattr(value, ROLLUP_SCALARS[name]))
-        return out
+                field, rollup = arg
+                found[key] = self.rollup(field, rollup, row)
+        return found
+
+    def _window(self, field: FieldNode) -> Window | None:
+        if id(field) not in self.windows:
+            selection = rollup_resolvers.read_rollup(field, self.plan.fragments, self.variables)
+            self.windows[id(field)] = selection.window
+        return self.windows[id(field)]
+
+    def rollup(self, node: FieldNode, out: Out, row: TargetRow) -> dict[str, Any]:
+        window = self._window(node)
+        found: dict[str, Any] = {}
+        for key, name, arg in out:
+            if name in rollup_resolvers.COUNTS:
+                found[key] = rollup_resolvers.count_of(row, name, window)
+            elif name in rollup_resolvers.PERCENTS:
+                found[key] = rollup_resolvers.percent_of(row, name, window)
+            elif name == "condolenceAmount":
+                found[key] = self.fast._decimal(rollup_resolvers.money_of(row, window))
+            elif name == "partial":
+                found[key] = row.partial
+            elif name in ("windowFrom", "windowTo"):
+                day = None if window is None else window[name == "windowTo"]
+                found[key] = None if day is None else self.fast._date(day)
+            elif name == "__typename":
+                found[key] = "Rollup"
+            elif name == "overdueItems":
+                day = rollup_resolvers.as_date(
+                    rollup_resolvers.argument(arg, "asOf", self.variables)
+                )
+                found[key] = rollup_resolvers.overdue_of(row, day, self.today)
+            else:
+                field, type_name, items = arg
+                entries = rollup_resolvers.list_of(row, name, window)
+                if name == "items":
+                    ledgers = rollup_resolvers.argument(field, "ledgers", self.variables)
+                    if ledgers is not None:
+                        entries = [e for e in entries if e[0] in ledgers]
+                found[key] = [self._item(items, type_name, entry) for entry in entries]
+        return found
 
     def _item(
-        self,
-        fields: list[FieldNode],
-        names: tuple[str, ...],
-        type_name: str,
-        entry: tuple[Any, ...],
+        self, items: list[tuple[str, int | None, bool]], type_name: str, entry: list[Any]
     ) -> dict[str, Any]:
-        out: dict[str, Any] = {}
-        for field in fields:
-            key, name = (field.alias or field.name).value, field.name.value
-            if name == "__typename":
-                out[key] = type_name
+        found: dict[str, Any] = {}
+        for key, index, is_week in items:
+            if index is None:
+                found[key] = type_name
+            elif is_week:
+                found[key] = self.fast._date(entry[index])
             else:
-                raw = entry[names.index(name)]
-                out[key] = self._date(raw) if name == "week" else raw
-        return out
-
-    def _scalar(self, name: str, raw: Any) -> Any:
-        if raw is None:
-            return None
-        if name == "condolenceAmount":
-            return self._decimal(raw)
-        if name in ("windowFrom", "windowTo"):
-            return self._date(raw)
-        return raw
-
-
-ROLLUP_ATTRIBUTES = {
-    "itemsByStatus": "items_by_status",
-    "needyHouseholds": "needy_households",
-    "weeklyVisits": "weekly_visits",
-}
+                found[key] = entry[index]
+        return found
