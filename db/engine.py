@@ -1,4 +1,14 @@
-"""Engines and sessions for both dialects, configured the same way everywhere."""
+"""Engines and sessions for both dialects, configured the same way everywhere.
+
+No pre-ping: a checkout costs no round trip. A dead pooled connection (the
+server restarted, the backend was terminated) is recovered from instead:
+
+- at checkout, a connection the driver already knows is closed is replaced
+  (free: asyncpg noticed the server's goodbye while the connection sat idle);
+- a session's first statement that still finds its connection dead — nothing
+  ran in that transaction yet, so nothing is lost — is run once more on a fresh
+  connection, after SQLAlchemy invalidated the dead ones (``Session``).
+"""
 
 from __future__ import annotations
 
@@ -6,14 +16,16 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.engine import make_url
+from sqlalchemy import event, exc
+from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.orm import Session as SyncSession
+from sqlalchemy.orm import SessionTransaction
 
 
 def is_sqlite(url: str) -> bool:
@@ -33,12 +45,11 @@ def create_engine(
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
         return engine
-    return create_async_engine(
+    engine = create_async_engine(
         url,
         echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,
-        pool_pre_ping=True,
         connect_args={
             "server_settings": {
                 # Path-range queries want custom plans, and JIT only costs here
@@ -52,6 +63,27 @@ def create_engine(
             }
         },
     )
+    event.listen(engine.sync_engine, "checkout", _postgres_on_checkout)
+    event.listen(engine.sync_engine, "handle_error", _postgres_disconnects)
+    return engine
+
+
+# SQLSTATEs that mean the connection is gone: class 08 (connection exception) and
+# the administrator's shutdown / crash / not-yet-accepting (57P01-57P03).
+_GONE = ("57P01", "57P02", "57P03")
+
+
+def _postgres_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:
+    driver = getattr(dbapi_connection, "driver_connection", None)
+    if driver is not None and driver.is_closed():
+        raise exc.DisconnectionError("the server closed this pooled connection")
+
+
+def _postgres_disconnects(context: ExceptionContext) -> None:
+    """The server's goodbye can arrive as an error before the socket's end: a disconnect too."""
+    state = getattr(context.original_exception, "sqlstate", None)
+    if isinstance(state, str) and (state.startswith("08") or state in _GONE):
+        context.is_disconnect = True
 
 
 def _sqlite_on_connect(dbapi_connection: Any, _record: Any) -> None:
@@ -81,8 +113,70 @@ WRITE_OPTION = "grassroots_write"
 NO_TRANSACTION_OPTION = "grassroots_no_transaction"
 
 
+_RAN = "grassroots_statement_ran"  # session.info: a statement ran in this transaction
+
+
+class Session(SyncSession):
+    """Runs a transaction's first statement once more when its connection was dead.
+
+    Only when nothing can be lost: PostgreSQL, no statement ran in the transaction
+    (the driver has not even begun it), and the session holds no objects (a
+    rollback would expire or drop them). The failed attempt invalidated the dead
+    connection (and the pool's older ones); the retry checks out a fresh one.
+    """
+
+    def execute(self, *args: Any, **kwargs: Any) -> Any:
+        retry = self._retry_options()
+        if retry is None:
+            return super().execute(*args, **kwargs)
+        try:
+            result = super().execute(*args, **kwargs)
+        except exc.DBAPIError as error:
+            if not error.connection_invalidated:
+                raise
+            self._restart(retry)
+            result = super().execute(*args, **kwargs)
+        self.info[_RAN] = True
+        return result
+
+    def scalar(self, *args: Any, **kwargs: Any) -> Any:
+        return self.execute(*args, **kwargs).scalar()
+
+    def scalars(self, *args: Any, **kwargs: Any) -> Any:
+        return self.execute(*args, **kwargs).scalars()
+
+    def _retry_options(self) -> dict[str, Any] | None:
+        """The connection options to retry with, or None when a retry could lose work."""
+        if self.info.get(_RAN) or self.bind is None or self.bind.dialect.name != "postgresql":
+            return None
+        if self.identity_map or self.new or self.deleted:
+            return None
+        connection = self.connection()  # checked out now rather than inside execute
+        driver = connection.connection.driver_connection
+        if driver is None or driver.is_in_transaction():
+            self.info[_RAN] = True
+            return None
+        options = connection.get_execution_options()
+        return {
+            key: options[key] for key in (WRITE_OPTION, NO_TRANSACTION_OPTION) if key in options
+        }
+
+    def _restart(self, options: dict[str, Any]) -> None:
+        self.rollback()
+        if options:
+            self.connection(execution_options=options)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _transaction_ended(session: SyncSession, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:
+        session.info.pop(_RAN, None)
+
+
 def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False, autoflush=False)
+    return async_sessionmaker(
+        engine, expire_on_commit=False, autoflush=False, sync_session_class=Session
+    )
 
 
 @asynccontextmanager
@@ -131,4 +225,6 @@ def create_rollup_engine(
             }
         },
     )
+    event.listen(engine.sync_engine, "checkout", _postgres_on_checkout)
+    event.listen(engine.sync_engine, "handle_error", _postgres_disconnects)
     return engine
