@@ -5,9 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Sequence
 
-from sqlalchemy import delete, func, insert, select, text, update
+from sqlalchemy import delete, event, func, insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import Session, SessionTransaction
 
+from db import policy_version as versions
 from db.models import (
     ApiKey,
     Area,
@@ -106,11 +108,38 @@ async def policy_version(*, session: AsyncSession) -> int:
     return await session.scalar(select(PolicyVersion.version).where(PolicyVersion.id == 1)) or 0
 
 
-async def bump_version(*, session: AsyncSession) -> None:
-    """Every policy or assignment change, in its own transaction: processes reload."""
-    await session.execute(
-        update(PolicyVersion).where(PolicyVersion.id == 1).values(version=PolicyVersion.version + 1)
+BUMPED = "grassroots_policy_version_bumped"  # session.info: (url, version) until commit
+
+
+async def bump_version(*, session: AsyncSession) -> int:
+    """Every policy or assignment change, in its own transaction: processes reload.
+
+    The row's trigger notifies the listening processes when the transaction
+    commits (PostgreSQL); this process's own watches move at once (see
+    ``db.policy_version``). Returns the new version.
+    """
+    version = await session.scalar(
+        update(PolicyVersion)
+        .where(PolicyVersion.id == 1)
+        .values(version=PolicyVersion.version + 1)
+        .returning(PolicyVersion.version)
     )
+    if version is not None:
+        session.info[BUMPED] = (session.get_bind().engine.url, version)
+    return version or 0
+
+
+@event.listens_for(Session, "after_commit")
+def _committed(session: Session) -> None:
+    bumped = session.info.pop(BUMPED, None)
+    if bumped is not None:
+        versions.note_commit(*bumped)
+
+
+@event.listens_for(Session, "after_transaction_end")
+def _ended(session: Session, transaction: SessionTransaction) -> None:
+    if transaction.parent is None:  # rolled back (a commit has taken it already)
+        session.info.pop(BUMPED, None)
 
 
 async def list_rules(*, session: AsyncSession) -> Sequence[PolicyRule]:
