@@ -17,11 +17,12 @@ from starlette.routing import Route
 
 from app import files, reports
 from app.graphql_http import GraphQLEndpoint, HttpConfig
-from app.observability import Metrics, Observe
+from app.observability import Metrics, Observe, configure_logging
 from app.security import Authenticate
 from app.settings import Settings
 from db import migrate
 from db.engine import create_engine, create_rollup_engine, create_sessionmaker
+from db.policy_version import VersionWatch
 from policies.authorizer import Authorizer
 from resolvers import saved_queries
 from resolvers.access import Access, Principal
@@ -98,6 +99,7 @@ def create_app(given: Settings | None = None) -> Starlette:
         statement_timeout_ms=settings.db_statement_timeout_ms,
     )
     new_context = context_factory(settings, sessionmaker, rollup_engine)
+    watch = VersionWatch(engine)
 
     schema = build_schema(
         introspection=settings.introspection_enabled,
@@ -138,10 +140,15 @@ def create_app(given: Settings | None = None) -> Starlette:
         # p99 118 ms → 17 ms for a village rollup).
         gc.collect()
         gc.freeze()
-        yield
-        await engine.dispose()
-        if rollup_engine is not None:
-            await rollup_engine.dispose()
+        # The policy version from now on without a round trip per request (PostgreSQL).
+        await watch.start()
+        try:
+            yield
+        finally:
+            await watch.stop()
+            await engine.dispose()
+            if rollup_engine is not None:
+                await rollup_engine.dispose()
 
     async def healthz(_request: Request) -> Response:
         """Alive: the process answers (it does not look at the database)."""
@@ -165,7 +172,7 @@ def create_app(given: Settings | None = None) -> Starlette:
     async def root(_request: Request) -> Response:
         return RedirectResponse("/graphql")
 
-    return Starlette(
+    app = Starlette(
         routes=[
             Route("/", root),
             Route("/healthz", healthz),
@@ -184,8 +191,23 @@ def create_app(given: Settings | None = None) -> Starlette:
                 sessionmaker=sessionmaker,
                 config=settings.auth_config(),
                 policies=PolicyStore(),
+                watch=watch,
                 graphiql=settings.graphiql_enabled,
             ),
         ],
         lifespan=lifespan,
     )
+    app.state.engine = engine
+    app.state.policy_watch = watch
+    return app
+
+
+def served_app() -> Starlette:
+    """The app ``grassroots serve`` runs, built in each worker process from the environment.
+
+    A worker starts like a single server: JSON-lines logging, then (in the
+    lifespan) the migration check, the GC freeze and the policy listener.
+    """
+    settings = Settings()
+    configure_logging(settings.log_level)
+    return create_app(settings)

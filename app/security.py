@@ -5,6 +5,13 @@ becomes the request's ``Access``: the principal and the current authorizer.
 Open without credentials: ``/healthz``, ``/readyz``, ``/metrics`` (counts by
 route and status only) and, where enabled, the GraphiQL page (it holds no
 data; its queries carry a token like any other client's).
+
+The door costs no database round trip when the policy version is known (the
+process's ``VersionWatch``, kept by LISTEN/NOTIFY on PostgreSQL) and the
+principal and authorizer of that version are in hand; otherwise it opens one
+session for what is missing (always on SQLite: the version row is read per
+request). A request that changed the policy answers only after every server
+process holds the new version (``db.policy_version.settle``).
 """
 
 from __future__ import annotations
@@ -12,9 +19,10 @@ from __future__ import annotations
 import uuid
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from starlette.types import ASGIApp, Receive, Scope, Send
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.observability import send_json
+from db import policy_version as versions
 from resolvers.access import Access
 from resolvers.auth import AuthConfig, AuthError, PrincipalCache
 from resolvers.policy_store import PolicyStore
@@ -49,12 +57,14 @@ class Authenticate:
         sessionmaker: async_sessionmaker[AsyncSession],
         config: AuthConfig,
         policies: PolicyStore,
+        watch: versions.VersionWatch,
         graphiql: bool,
     ) -> None:
         self.app = app
         self.sessionmaker = sessionmaker
         self.config = config
         self.policies = policies
+        self.watch = watch
         self.graphiql = graphiql
         self.principals = PrincipalCache()
 
@@ -77,21 +87,53 @@ class Authenticate:
             scope.setdefault("state", {})["outcome"] = "UNAUTHENTICATED"
             await _unauthorized(send, "authentication required")
             return
-        async with self.sessionmaker() as session:
-            authorizer = await self.policies.current(session)
-            try:
-                principal = await self.principals.principal(
-                    session, self.config, credential, authorizer.version
-                )
-            except AuthError:
-                scope.setdefault("state", {})["outcome"] = "UNAUTHENTICATED"
-                await _unauthorized(send, "invalid credentials")
-                return
+        commits = versions.local_commits()
+        try:
+            access = await self.access(credential)
+        except AuthError:
+            scope.setdefault("state", {})["outcome"] = "UNAUTHENTICATED"
+            await _unauthorized(send, "invalid credentials")
+            return
         state = scope.setdefault("state", {})
-        state["access"] = Access(principal, authorizer)
-        state["username"] = principal.username
+        state["access"] = access
+        state["username"] = access.principal.username
         state.setdefault("request_id", uuid.uuid4().hex)
-        await self.app(scope, receive, send)
+
+        async def send_settled(message: Message) -> None:
+            # A policy change committed by this process during the request: answer
+            # once every process holds it, so that whatever the client does next,
+            # anywhere, is decided by it.
+            if message["type"] == "http.response.start" and versions.local_commits() != commits:
+                await self.settle()
+            await send(message)
+
+        await self.app(scope, receive, send_settled)
+
+    async def access(self, credential: str) -> Access:
+        """The caller's principal and the authorizer of the current version, or AuthError."""
+        identity = self.principals.identity(self.config, credential)
+        version = self.watch.known()
+        if version is not None:
+            authorizer = self.policies.cached(version)
+            principal = self.principals.cached(identity, version)
+            if authorizer is not None and principal is not None:
+                return Access(principal, authorizer)  # no database at all
+        async with self.sessionmaker() as session:
+            if version is None:
+                authorizer = await self.policies.current(session)
+            else:
+                authorizer = await self.policies.at(session, version)
+            principal = self.principals.cached(identity, authorizer.version)
+            if principal is None:
+                principal = await self.principals.load(
+                    session, self.config, credential, identity, authorizer.version
+                )
+        return Access(principal, authorizer)
+
+    async def settle(self) -> None:
+        version = versions.last_local_version(self.watch.engine.url)
+        if version is not None:
+            await versions.settle(self.watch.engine, version)
 
 
 async def _unauthorized(send: Send, message: str) -> None:

@@ -141,20 +141,41 @@ class PrincipalCache:
         self.size = size
         self._entries: OrderedDict[tuple[str, int], Principal] = OrderedDict()
 
-    async def principal(
-        self, session: AsyncSession, config: AuthConfig, credential: str, version: int
-    ) -> Principal:
+    @staticmethod
+    def identity(config: AuthConfig, credential: str) -> str:
+        """Who the credential claims to be (a token is verified here), or AuthError."""
         if _split_api_key(credential) is None:
-            identity = "user:" + verify_token(config, credential)
-        else:
-            identity = "key:" + _digest(credential)
+            return "user:" + verify_token(config, credential)
+        return "key:" + _digest(credential)
+
+    def cached(self, identity: str, version: int) -> Principal | None:
+        """The principal of ``identity`` at ``version``, if in hand (no database)."""
         key = (identity, version)
         found = self._entries.get(key)
         if found is not None:
             self._entries.move_to_end(key)
-            return found
+        return found
+
+    async def load(
+        self,
+        session: AsyncSession,
+        config: AuthConfig,
+        credential: str,
+        identity: str,
+        version: int,
+    ) -> Principal:
+        """Authenticate against the database and keep the principal for ``version``."""
         found = await authenticate(session, config, credential)
-        self._entries[key] = found
+        self._entries[(identity, version)] = found
         if len(self._entries) > self.size:
             self._entries.popitem(last=False)
+        return found
+
+    async def principal(
+        self, session: AsyncSession, config: AuthConfig, credential: str, version: int
+    ) -> Principal:
+        identity = self.identity(config, credential)
+        found = self.cached(identity, version)
+        if found is None:
+            found = await self.load(session, config, credential, identity, version)
         return found
