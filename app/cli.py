@@ -13,11 +13,12 @@ from rich.console import Console
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from app.demo import DEMO_USERS, seed_demo_ledgers, seed_demo_users, seed_saved_queries
-from app.main import create_app, not_ready_message
+from app.main import not_ready_message
 from app.observability import configure_logging
 from app.settings import Settings
 from app.system import system_context
 from db import counters, migrate
+from db import policy_version as versions
 from db.engine import create_engine, create_sessionmaker, write_transaction
 from db.models import Area
 from db.queries import areas as area_queries
@@ -60,17 +61,27 @@ T = TypeVar("T")
 
 
 def _run_system(action: Callable[[Context], Awaitable[T]]) -> T:
-    """Run ``action`` as the service itself, on a migrated database."""
+    """Run ``action`` as the service itself, on a migrated database.
+
+    A policy change returns only once every running server process holds the new
+    version: the next request anywhere obeys it.
+    """
 
     async def run() -> T:
         settings = Settings()
         engine = create_engine(settings.database_url)
         try:
             await _require_current(engine)
+            commits = versions.local_commits()
+            async with system_context(settings) as context:
+                result = await action(context)
+            if versions.local_commits() != commits:
+                version = versions.last_local_version(engine.url)
+                if version is not None:
+                    await versions.settle(engine, version)
+            return result
         finally:
             await engine.dispose()
-        async with system_context(settings) as context:
-            return await action(context)
 
     return asyncio.run(run())
 
@@ -425,8 +436,15 @@ def schema_print(
 def serve(
     host: str | None = typer.Option(None, help="Default: HOST setting (127.0.0.1)"),
     port: int | None = typer.Option(None, help="Default: PORT setting (8000)"),
+    workers: int = typer.Option(
+        1, min=1, help="Server processes on the one socket (1: this process serves)"
+    ),
 ) -> None:
-    """Serve the GraphQL API (GraphiQL in development) at http://HOST:PORT/graphql."""
+    """Serve the GraphQL API (GraphiQL in development) at http://HOST:PORT/graphql.
+
+    uvloop and httptools; with ``--workers N``, N processes share the socket, each
+    started like a single server (migration check, GC freeze, policy listener).
+    """
     import uvicorn
 
     settings = Settings()
@@ -436,13 +454,24 @@ def serve(
         raise typer.Exit(2)
     host = host or settings.host
     port = port or settings.port
-    console.print(f"serving http://{host}:{port}/graphql ({settings.database_url})")
-    # JSON lines on stderr: our request lines replace uvicorn's access log.
+    plural = "es" if workers > 1 else ""
+    console.print(
+        f"serving http://{host}:{port}/graphql ({settings.database_url}; {workers} process{plural})"
+    )
+    # JSON lines on stderr: our request lines replace uvicorn's access log. Each
+    # worker configures its own logging when it builds the app (served_app).
     configure_logging(settings.log_level)
     uvicorn.run(
-        create_app(settings),
+        "app.main:served_app",
+        factory=True,
         host=host,
         port=port,
+        workers=workers,
+        # A worker answers the supervisor's health check once it has imported the
+        # service, which takes seconds on a busy machine (uvicorn's default is 5 s).
+        timeout_worker_healthcheck=30,
+        loop="uvloop",
+        http="httptools",
         log_level=settings.log_level.lower(),
         access_log=False,
         log_config=None,

@@ -15,7 +15,6 @@ exception's text.
 from __future__ import annotations
 
 import datetime as dt
-import json
 import logging
 import re
 import sys
@@ -25,6 +24,7 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
+import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -89,13 +89,14 @@ class JsonFormatter(logging.Formatter):
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
+            "pid": record.process,  # which server process, with `serve --workers N`
         }
         for field in (*self.FIELDS, "duration_ms"):
             if (value := getattr(record, field, None)) is not None:
                 entry[field] = value
         if record.exc_info and record.exc_info[0] is not None:
             entry["error"] = "".join(traceback.format_exception(*record.exc_info)).strip()
-        return json.dumps(entry, ensure_ascii=False)
+        return orjson.dumps(entry, default=str).decode()
 
 
 def configure_logging(level: str = "INFO") -> None:
@@ -180,7 +181,7 @@ async def send_json(
     send: Send, status: int, body: object, headers: Sequence[tuple[bytes, bytes]] = ()
 ) -> None:
     """A whole JSON response, from a middleware (below Starlette's Response)."""
-    content = json.dumps(body).encode()
+    content = orjson.dumps(body)
     await send(
         {
             "type": "http.response.start",
