@@ -532,7 +532,9 @@ async def run_config(
 ) -> dict[str, Any]:
     """One server with ``workers`` processes: the read queries, then (unless ``only``) writes."""
     results: dict[str, Any] = {"workers": workers, "load_start": measure.loadavg()}
-    server = Server(fixture.url, workers, RESULTS / f"server-w{workers}.log")
+    server = Server(
+        fixture.url, workers, RESULTS / f"server-{make_url(fixture.url).database}-w{workers}.log"
+    )
     pool = await _pg(fixture.url)
     limits = httpx.Limits(max_connections=8, max_keepalive_connections=8)
     bench: Bench | None = None
