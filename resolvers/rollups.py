@@ -68,10 +68,15 @@ class RollupSelection:
     window: Window | None = None
     fields: frozenset[str] = frozenset()
     overdue_as_of: frozenset[dt.date | None] = frozenset()  # None: today
+    item_ledgers: tuple[str, ...] | None = None  # what `items(ledgers:)` asked for (None: all)
+
+    def need_of(self, family: Family) -> Need:
+        ledgers = self.item_ledgers if family is Family.ITEMS else None
+        return need(family, self.window, None, ledgers)
 
     def needs(self, today: dt.date) -> list[Need]:
         families = {f for name in self.fields for f in FIELD_FAMILIES.get(name, ())}
-        found = [need(f, self.window) for f in sorted(families)]
+        found = [self.need_of(f) for f in sorted(families)]
         found += [need(Family.OVERDUE, None, day or today) for day in sorted_days(self)]
         return found
 
@@ -191,14 +196,24 @@ def read_rollup(
     start, end = as_date(arguments.get("from")), as_date(arguments.get("to"))
     names: set[str] = set()
     days: set[dt.date | None] = set()
+    asked: set[str] | None = set()
     for field in fields_of(node.selection_set, fragments, variables):
         name = field.name.value
         if name == "overdueItems":
             days.add(as_date(_arguments(field, variables).get("asOf")))
-        else:
-            names.add(name)
+            continue
+        names.add(name)
+        if name == "items":
+            ledgers = _arguments(field, variables).get("ledgers")
+            if ledgers is None or asked is None:
+                asked = None
+            elif isinstance(ledgers, list) and all(isinstance(x, str) for x in ledgers):
+                asked |= set(ledgers)
+            else:
+                raise NotPlain("ledgers")
     window = None if start is None and end is None else Window(start, end)
-    return RollupSelection(window, frozenset(names), frozenset(days))
+    item_ledgers = None if asked is None else tuple(sorted(asked))
+    return RollupSelection(window, frozenset(names), frozenset(days), item_ledgers)
 
 
 def read_selection(
@@ -302,9 +317,9 @@ def money_of(row: TargetRow, window: Window | None) -> Decimal:
     return Decimal(fen).scaleb(-2)
 
 
-def list_of(row: TargetRow, name: str, window: Window | None) -> list[list[Any]]:
+def list_of(row: TargetRow, name: str, selection: RollupSelection) -> list[list[Any]]:
     """A list field's entries as tuples in the types' field order (weeks as dates)."""
-    found: list[list[Any]] = row.values.get(need(LISTS[name], window), [])
+    found: list[list[Any]] = row.values.get(selection.need_of(LISTS[name]), [])
     if name == "weeklyVisits":
         return [[dt.date.fromisoformat(str(w)[:10]), n] for w, n in found]
     return found
@@ -332,10 +347,10 @@ def value_of(row: TargetRow, selection: RollupSelection, today: dt.date) -> Roll
         suggestions=count_of(row, "suggestions", window),
         condolence_amount=money_of(row, window),
         condolence_people=count_of(row, "condolencePeople", window),
-        items_by_status=[(s, n) for s, n in list_of(row, "itemsByStatus", window)],
-        needy_households=[(r, n) for r, n in list_of(row, "needyHouseholds", window)],
-        weekly_visits=[(w, n) for w, n in list_of(row, "weeklyVisits", window)],
-        all_items=[(l_, c, s, n) for l_, c, s, n in list_of(row, "items", window)],
+        items_by_status=[(s, n) for s, n in list_of(row, "itemsByStatus", selection)],
+        needy_households=[(r, n) for r, n in list_of(row, "needyHouseholds", selection)],
+        weekly_visits=[(w, n) for w, n in list_of(row, "weeklyVisits", selection)],
+        all_items=[(l_, c, s, n) for l_, c, s, n in list_of(row, "items", selection)],
         overdue={day: overdue_of(row, day, today) for day in selection.overdue_as_of},
         partial=row.partial,
     )

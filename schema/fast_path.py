@@ -41,7 +41,7 @@ from strawberry.relay import to_base64
 
 from resolvers import rollups as rollup_resolvers
 from resolvers.context import Context
-from resolvers.rollups import LISTS, NotPlain, TargetRow, Window, read_selection
+from resolvers.rollups import LISTS, NotPlain, RollupSelection, TargetRow, read_selection
 
 AREA_FIELDS = frozenset({"id", "name", "code", "level", "__typename", "rollup", "children"})
 ROLLUP_SCALARS = {
@@ -299,7 +299,7 @@ class _Response:
         self.children: dict[int, list[TargetRow]] = {}
         for row in rows[1:]:
             self.children.setdefault(row.parent_id or 0, []).append(row)
-        self.windows: dict[int, Window | None] = {}
+        self.selections: dict[int, RollupSelection] = {}
 
     def area(self, out: Out, row: TargetRow) -> dict[str, Any]:
         found: dict[str, Any] = {}
@@ -321,14 +321,15 @@ class _Response:
                 found[key] = self.rollup(field, rollup, row)
         return found
 
-    def _window(self, field: FieldNode) -> Window | None:
-        if id(field) not in self.windows:
-            selection = rollup_resolvers.read_rollup(field, self.plan.fragments, self.variables)
-            self.windows[id(field)] = selection.window
-        return self.windows[id(field)]
+    def _selection(self, field: FieldNode) -> RollupSelection:
+        if id(field) not in self.selections:
+            found = rollup_resolvers.read_rollup(field, self.plan.fragments, self.variables)
+            self.selections[id(field)] = found
+        return self.selections[id(field)]
 
     def rollup(self, node: FieldNode, out: Out, row: TargetRow) -> dict[str, Any]:
-        window = self._window(node)
+        selection = self._selection(node)
+        window = selection.window
         found: dict[str, Any] = {}
         for key, name, arg in out:
             if name in rollup_resolvers.COUNTS:
@@ -351,7 +352,7 @@ class _Response:
                 found[key] = rollup_resolvers.overdue_of(row, day, self.today)
             else:
                 field, type_name, items = arg
-                entries = rollup_resolvers.list_of(row, name, window)
+                entries = rollup_resolvers.list_of(row, name, selection)
                 if name == "items":
                     ledgers = rollup_resolvers.argument(field, "ledgers", self.variables)
                     if ledgers is not None:

@@ -124,11 +124,22 @@ class Need(NamedTuple):
     family: Family
     window: Window | None = None  # None: all time
     as_of: dt.date | None = None  # overdue only
+    ledgers: tuple[str, ...] | None = None  # items only: of these ledgers (None: all)
 
 
-def need(family: Family, window: Window | None = None, as_of: dt.date | None = None) -> Need:
+def need(
+    family: Family,
+    window: Window | None = None,
+    as_of: dt.date | None = None,
+    ledgers: tuple[str, ...] | None = None,
+) -> Need:
     """The need of ``family`` in ``window`` (households are not dated: no window)."""
-    return Need(family, None if family in UNDATED else window, as_of)
+    return Need(family, None if family in UNDATED else window, as_of, ledgers)
+
+
+def _ledgers_of(need: Need, scopes: Scopes) -> list[tuple[str, ScopeShape]]:
+    """The visible ledgers a ledger family counts (all, or those its field asked for)."""
+    return [(k, s) for k, s in scopes.ledgers if need.ledgers is None or k in need.ledgers]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -309,7 +320,7 @@ class _Builder:
         counted = [n for n in self.needs if _from_counters(n, self.scopes)]
         for need in counted:
             if need.family in LEDGER_FAMILIES:
-                for _ledger, scope in self.scopes.ledgers:
+                for _ledger, scope in _ledgers_of(need, self.scopes):
                     self._tag(scope)
             else:
                 self._tag(self._scope_of(need.family))
@@ -364,14 +375,14 @@ class _Builder:
         c, p = AreaCounter.__table__.c, pieces.c
         metrics: dict[int, set[str]] = {}  # tag → scalar and needy metrics
         item_metrics: set[str] = set()
-        ledgers: dict[int, set[str]] = {}  # tag → the ledgers it scopes
+        ledgers: dict[int, dict[str, set[str]]] = {}  # tag → item metric → its ledgers
         for need in needs:
             if need.family in LEDGER_FAMILIES:
-                item_metrics.add(
-                    counters.ITEMS if need.family is Family.ITEMS else counters.ITEM_STATUS
-                )
-                for ledger, scope in self.scopes.ledgers:
-                    ledgers.setdefault(self._tag(scope), set()).add(ledger)
+                metric = counters.ITEMS if need.family is Family.ITEMS else counters.ITEM_STATUS
+                item_metrics.add(metric)
+                for ledger, scope in _ledgers_of(need, self.scopes):
+                    per_metric = ledgers.setdefault(self._tag(scope), {})
+                    per_metric.setdefault(metric, set()).add(ledger)
             else:
                 names = SCALARS.get(need.family, (counters.NEEDY,))
                 metrics.setdefault(self._tag(self._scope_of(need.family)), set()).update(names)
@@ -386,11 +397,10 @@ class _Builder:
             parts: list[Any] = []
             if tag in metrics:
                 parts.append(c.metric.in_(sorted(metrics[tag])))
-            if tag in ledgers:
-                named = ledgers[tag]
-                items = c.metric.in_(sorted(item_metrics))
+            for metric, named in sorted(ledgers.get(tag, {}).items()):
+                counted = c.metric == metric
                 parts.append(
-                    items if named == everything else and_(items, prefix.in_(sorted(named)))
+                    counted if named == everything else and_(counted, prefix.in_(sorted(named)))
                 )
             return and_(p.tag == tag, or_(*parts))
 
@@ -718,7 +728,7 @@ class _Builder:
             )
             self._held_list(name, need, held, ["k"])
             return
-        ledgers = {Ledger(k): s for k, s in self.scopes.ledgers}
+        ledgers = {Ledger(k): s for k, s in _ledgers_of(need, self.scopes)}
         restricted = case((LedgerItem.ledger.in_(sorted(r.value for r in RESTRICTED)), 1), else_=0)
         where = [self._under_targets(LedgerItem.area_path), item_queries.visible(ledgers)]
         if family is Family.OVERDUE:
