@@ -15,6 +15,7 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 import casbin
+from cachetools import LRUCache
 
 from policies.permissions import LEDGER_KINDS, is_department_ledger, ledger_object
 from policies.scope import Grant, Scope
@@ -83,6 +84,10 @@ class Authorizer:
         self.rules = tuple(rules)
         self._enforcer = new_enforcer(self.rules)
         self._decisions: dict[tuple[str, str, str], tuple[Decision, tuple[str, ...]]] = {}
+        # Bounded: one entry per distinct set of grants, object and action seen.
+        self._scopes: LRUCache[tuple[tuple[Assignment, ...], str, str], Scope] = LRUCache(
+            maxsize=50_000
+        )
 
     @property
     def roles(self) -> list[str]:
@@ -104,7 +109,15 @@ class Authorizer:
         return self._decisions[key]
 
     def scope(self, assignments: Iterable[Assignment], obj: str, act: str) -> Scope:
-        """Where the holder of ``assignments`` may ``act`` on ``obj``."""
+        """Where the holder of ``assignments`` may ``act`` on ``obj`` (memoised: this
+        authorizer lives as long as its policy version, and a scope is a plain value)."""
+        key = (tuple(assignments), obj, act)
+        found = self._scopes.get(key)
+        if found is None:
+            found = self._scopes[key] = self._scope(key[0], obj, act)
+        return found
+
+    def _scope(self, assignments: Iterable[Assignment], obj: str, act: str) -> Scope:
         grants: list[Grant] = []
         denied: list[str] = []
         department_owned = is_department_ledger(obj)

@@ -7,6 +7,7 @@ every query takes the one for its object and action.
 from __future__ import annotations
 
 import dataclasses
+import functools
 
 from db.ledgers import Ledger
 from policies.authorizer import Assignment, Authorizer, Decision
@@ -31,7 +32,7 @@ class Principal:
     cadre_id: int | None
     grants: tuple[Grant, ...]
 
-    @property
+    @functools.cached_property
     def assignments(self) -> tuple[Assignment, ...]:
         return tuple(Assignment(g.role, g.path, g.department_id) for g in self.grants)
 

@@ -13,9 +13,11 @@ import datetime as dt
 import hashlib
 import hmac
 import secrets
+import time
 from collections import OrderedDict
 
 import jwt
+from cachetools import LRUCache
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User
@@ -54,8 +56,19 @@ def mint_token(config: AuthConfig, username: str, *, minutes: int = 60) -> str:
     return jwt.encode(claims, config.signing_key, algorithm=config.algorithm)
 
 
+# Tokens whose signature and claims were checked: (config, token) → (subject, nbf, exp).
+# Only time can make such a token invalid, so a hit checks the clock and nothing else.
+_verified: LRUCache[tuple[AuthConfig, str], tuple[str, float, float]] = LRUCache(maxsize=10_000)
+
+
 def verify_token(config: AuthConfig, token: str) -> str:
     """The token's subject (a username), or AuthError."""
+    known = _verified.get((config, token))
+    if known is not None:
+        subject, not_before, expires = known
+        now = time.time()
+        if not_before - config.leeway_seconds <= now < expires + config.leeway_seconds:
+            return subject
     try:
         claims = jwt.decode(
             token,
@@ -71,6 +84,9 @@ def verify_token(config: AuthConfig, token: str) -> str:
     subject = claims["sub"]
     if not isinstance(subject, str) or not subject:
         raise AuthError("invalid token: no subject")
+    expires, not_before = claims["exp"], claims.get("nbf", 0)
+    if isinstance(expires, int | float) and isinstance(not_before, int | float):
+        _verified[(config, token)] = (subject, float(not_before), float(expires))
     return subject
 
 
@@ -133,8 +149,9 @@ class PrincipalCache:
 
     Every grant, revocation, key revocation or policy change bumps the policy
     version, so an entry is exact for as long as its version is current: the
-    cache never answers with a revoked right. A token's signature and expiry
-    are still checked on every request.
+    cache never answers with a revoked right. A token is verified on every
+    request: its signature and claims once per process (``verify_token`` keeps
+    what it verified), its expiry against the clock each time.
     """
 
     def __init__(self, size: int = 10_000) -> None:

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
+import functools
+import weakref
 from collections.abc import Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any
@@ -34,6 +36,7 @@ from db.queries import rollups as rollup_queries
 from db.queries.rollups import Family, Need, Scopes, Targets, need
 from db.queries.rollups import TargetRow as TargetRow  # the rows the compiled path reads
 from db.queries.rollups import Window as Window
+from policies.authorizer import Assignment, Authorizer
 from policies.permissions import Act, Obj
 from resolvers.access import Access
 
@@ -359,7 +362,25 @@ def value_of(row: TargetRow, selection: RollupSelection, today: dt.date) -> Roll
 # -- answering --------------------------------------------------------------------------
 
 
+# Per authorizer (one policy version), per set of grants: the scopes value, built once.
+_scopes: weakref.WeakKeyDictionary[Authorizer, dict[tuple[Assignment, ...], Scopes]] = (
+    weakref.WeakKeyDictionary()
+)
+
+
 def scopes_of(access: Access) -> Scopes:
+    """The caller's read scopes, as the rollup statement takes them (memoised)."""
+    known = _scopes.setdefault(access.authorizer, {})
+    assignments = access.principal.assignments
+    found = known.get(assignments)
+    if found is None:
+        if len(known) > 10_000:
+            known.clear()
+        found = known[assignments] = _scopes_of(access)
+    return found
+
+
+def _scopes_of(access: Access) -> Scopes:
     ledgers = access.ledger_scopes(Act.READ)
     return Scopes(
         area=access.scope(Obj.AREA),
@@ -411,8 +432,7 @@ async def areas_with_rollups(
 ) -> Answered:
     """The area of ``code`` (or the areas ``ids``), its descendants down to the selection's
     depth (or ``depth``), and every selected rollup of each: one statement."""
-    rollups = selection.all_rollups()
-    needs = sorted({n for r in rollups for n in r.needs(today)}, key=_need_order)
+    needs = _needs(selection, today)
     if code is not None:
         targets = Targets(by_code=True, depth=selection.depth if depth is None else depth)
         params: dict[str, Any] = {"code": code}
@@ -428,6 +448,13 @@ async def areas_with_rollups(
         [] if statement.audits else [(row.restricted, row.path) for row in rows if row.restricted]
     )
     return Answered(rows, restricted)
+
+
+@functools.lru_cache(maxsize=4096)
+def _needs(selection: AreaSelection, today: dt.date) -> tuple[Need, ...]:
+    """Every count the selection needs, in a fixed order (part of the statement's shape)."""
+    found = {n for r in selection.all_rollups() for n in r.needs(today)}
+    return tuple(sorted(found, key=_need_order))
 
 
 def _need_order(need: Need) -> tuple[str, str, str]:

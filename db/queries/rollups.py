@@ -151,13 +151,28 @@ class Targets:
     depth: int = 1
 
 
-@dataclasses.dataclass(frozen=True)
+@dataclasses.dataclass(frozen=True, eq=False)
 class Scopes:
-    """The caller's read scopes the statement applies (values, hashable)."""
+    """The caller's read scopes the statement applies (values, hashable; the hash is
+    computed once, as the value keys the cache of compiled statements)."""
 
     area: ScopeShape
     families: tuple[tuple[Family, ScopeShape], ...]  # non-ledger families
     ledgers: tuple[tuple[str, ScopeShape], ...]  # every visible ledger
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "_hash", hash((self.area, self.families, self.ledgers)))
+
+    def __hash__(self) -> int:
+        found: int = self.__dict__["_hash"]
+        return found
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Scopes) and (self.area, self.families, self.ledgers) == (
+            other.area,
+            other.families,
+            other.ledgers,
+        )
 
     def of(self, family: Family) -> ScopeShape:
         return dict(self.families)[family]
