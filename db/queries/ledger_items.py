@@ -26,14 +26,19 @@ LedgerScopes = Mapping[Ledger, ScopeShape]
 
 
 def visible(scopes: LedgerScopes) -> ColumnElement[bool]:
-    """Items of the ledgers in ``scopes``, each within its own scope."""
+    """Items of the ledgers in ``scopes``, each within its own scope (ledgers that share
+    a scope share one clause: one path test per row, not one per ledger)."""
+    shared: dict[tuple[object, ...], tuple[ScopeShape, list[str]]] = {}
+    for ledger, scope in sorted(scopes.items()):
+        if scope.grants:
+            key = (tuple(scope.grants), tuple(scope.denied))
+            shared.setdefault(key, (scope, []))[1].append(ledger)
     parts = [
         and_(
-            LedgerItem.ledger == ledger,
+            LedgerItem.ledger.in_(ledgers) if len(ledgers) > 1 else LedgerItem.ledger == ledgers[0],
             scoping.clause(scope, LedgerItem.area_path, LedgerItem.department_id),
         )
-        for ledger, scope in sorted(scopes.items())
-        if scope.grants
+        for scope, ledgers in shared.values()
     ]
     return or_(*parts) if parts else false()
 
