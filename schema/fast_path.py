@@ -333,11 +333,11 @@ class _Response:
         found: dict[str, Any] = {}
         for key, name, arg in out:
             if name in rollup_resolvers.COUNTS:
-                found[key] = rollup_resolvers.count_of(row, name, window)
+                found[key] = rollup_resolvers.count_of(row, name, selection)
             elif name in rollup_resolvers.PERCENTS:
-                found[key] = rollup_resolvers.percent_of(row, name, window)
+                found[key] = rollup_resolvers.percent_of(row, name, selection)
             elif name == "condolenceAmount":
-                found[key] = self.fast._decimal(rollup_resolvers.money_of(row, window))
+                found[key] = self.fast._decimal(rollup_resolvers.money_of(row, selection))
             elif name == "partial":
                 found[key] = row.partial
             elif name in ("windowFrom", "windowTo"):

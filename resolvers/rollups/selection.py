@@ -56,8 +56,13 @@ class RollupSelection:
     item_ledgers: tuple[str, ...] | None = None  # what `items(ledgers:)` asked for (None: all)
 
     def need_of(self, family: Family) -> Need:
-        ledgers = self.item_ledgers if family is Family.ITEMS else None
-        return need(family, self.window, None, ledgers)
+        """The need a field of ``family`` reads (kept: asked for every field of every row)."""
+        known: dict[Family, Need] = self.__dict__.setdefault("_needs", {})
+        found = known.get(family)
+        if found is None:
+            ledgers = self.item_ledgers if family is Family.ITEMS else None
+            found = known[family] = need(family, self.window, None, ledgers)
+        return found
 
     def needs(self, today: dt.date) -> list[Need]:
         families = {f for name in self.fields for f in FIELD_FAMILIES.get(name, ())}

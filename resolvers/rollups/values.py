@@ -82,20 +82,20 @@ LISTS = {
 }
 
 
-def count_of(row: TargetRow, name: str, window: Window | None) -> int:
+def count_of(row: TargetRow, name: str, selection: RollupSelection) -> int:
     family, metric = COUNTS[name]
-    found: int = row.values.get(need(family, window), {}).get(metric, 0)
+    found: int = row.values.get(selection.need_of(family), {}).get(metric, 0)
     return found
 
 
-def percent_of(row: TargetRow, name: str, window: Window | None) -> float:
+def percent_of(row: TargetRow, name: str, selection: RollupSelection) -> float:
     part, whole = PERCENTS[name]
-    return percent(count_of(row, part, window), count_of(row, whole, window))
+    return percent(count_of(row, part, selection), count_of(row, whole, selection))
 
 
-def money_of(row: TargetRow, window: Window | None) -> Decimal:
+def money_of(row: TargetRow, selection: RollupSelection) -> Decimal:
     """Condolence money in yuan (kept in fen: exact)."""
-    fen = row.values.get(need(Family.VISITS, window), {}).get(counters.CONDOLENCE_FEN, 0)
+    fen = row.values.get(selection.need_of(Family.VISITS), {}).get(counters.CONDOLENCE_FEN, 0)
     return Decimal(fen).scaleb(-2)
 
 
@@ -117,18 +117,18 @@ def value_of(row: TargetRow, selection: RollupSelection, today: dt.date) -> Roll
     return RollupValue(
         window_from=window.start if window else None,
         window_to=window.end if window else None,
-        households=count_of(row, "households", window),
-        visited_households=count_of(row, "visitedHouseholds", window),
-        coverage=percent_of(row, "coverage", window),
-        person_visits=count_of(row, "personVisits", window),
-        cadres=count_of(row, "cadres", window),
-        cadres_visiting=count_of(row, "cadresVisiting", window),
-        cadres_at_quota=count_of(row, "cadresAtQuota", window),
-        participation=percent_of(row, "participation", window),
-        meetings=count_of(row, "meetings", window),
-        suggestions=count_of(row, "suggestions", window),
-        condolence_amount=money_of(row, window),
-        condolence_people=count_of(row, "condolencePeople", window),
+        households=count_of(row, "households", selection),
+        visited_households=count_of(row, "visitedHouseholds", selection),
+        coverage=percent_of(row, "coverage", selection),
+        person_visits=count_of(row, "personVisits", selection),
+        cadres=count_of(row, "cadres", selection),
+        cadres_visiting=count_of(row, "cadresVisiting", selection),
+        cadres_at_quota=count_of(row, "cadresAtQuota", selection),
+        participation=percent_of(row, "participation", selection),
+        meetings=count_of(row, "meetings", selection),
+        suggestions=count_of(row, "suggestions", selection),
+        condolence_amount=money_of(row, selection),
+        condolence_people=count_of(row, "condolencePeople", selection),
         items_by_status=[(s, n) for s, n in list_of(row, "itemsByStatus", selection)],
         needy_households=[(r, n) for r, n in list_of(row, "needyHouseholds", selection)],
         weekly_visits=[(w, n) for w, n in list_of(row, "weeklyVisits", selection)],

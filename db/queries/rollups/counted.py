@@ -128,7 +128,7 @@ class Counted(Base):
             if need.family in SCALARS:
                 names = SCALARS[need.family]
                 for i, m in enumerate(names):
-                    total = func.sum(x.c.v).filter(x.c.metric == m)
+                    total = cast(func.sum(x.c.v).filter(x.c.metric == m), BigInteger)
                     columns.append(func.coalesce(total, 0).label(f"{name}_{i}"))
                 self.readers.append((need, "scalar", list(names)))
                 continue
@@ -146,7 +146,7 @@ class Counted(Base):
             if n.family in (Family.ITEMS, Family.ITEM_STATUS)
         ]
         if ledger_metrics:
-            audited = func.sum(x.c.r).filter(x.c.metric.in_(ledger_metrics))
+            audited = cast(func.sum(x.c.r).filter(x.c.metric.in_(ledger_metrics)), BigInteger)
             columns.append(func.coalesce(audited, 0).label("r"))
         cc = select(*columns).group_by(x.c.target).cte("cc")
         self.ctes.append((cc, cc.c.target == self.t.c.id))
