@@ -45,23 +45,33 @@ def create_engine(
         event.listen(engine.sync_engine, "connect", _sqlite_on_connect)
         event.listen(engine.sync_engine, "begin", _sqlite_on_begin)
         return engine
+    # Path-range queries want custom plans (see shared notes/rollups-on-postgres.md).
+    settings = {"plan_cache_mode": "force_custom_plan", "application_name": "grassroots"}
+    return _postgres_engine(url, pool_size, statement_timeout_ms, settings, echo=echo)
+
+
+def _postgres_engine(
+    url: str,
+    pool_size: int,
+    statement_timeout_ms: int,
+    settings: dict[str, str],
+    **options: Any,
+) -> AsyncEngine:
+    """A PostgreSQL engine: JIT off (it only costs here), a statement timeout (a runaway
+    statement is cancelled rather than holding a connection; the server sets it,
+    maintenance commands run without one), dead connections recovered (below)."""
     engine = create_async_engine(
         url,
-        echo=echo,
         pool_size=pool_size,
         max_overflow=pool_size,
         connect_args={
             "server_settings": {
-                # Path-range queries want custom plans, and JIT only costs here
-                # (see shared notes/rollups-on-postgres.md).
-                "plan_cache_mode": "force_custom_plan",
                 "jit": "off",
-                "application_name": "grassroots",
-                # A runaway statement is cancelled rather than holding a connection
-                # (the server sets it; maintenance commands run without one).
                 "statement_timeout": str(statement_timeout_ms),
+                **settings,
             }
         },
+        **options,
     )
     event.listen(engine.sync_engine, "checkout", _postgres_on_checkout)
     event.listen(engine.sync_engine, "handle_error", _postgres_disconnects)
@@ -210,21 +220,11 @@ def create_rollup_engine(
     """
     if is_sqlite(url):
         return None
-    engine = create_async_engine(
-        url,
-        pool_size=pool_size,
-        max_overflow=pool_size,
-        isolation_level="AUTOCOMMIT",
-        connect_args={
-            "server_settings": {
-                "plan_cache_mode": "force_generic_plan",
-                "jit": "off",
-                "synchronous_commit": "off",
-                "application_name": "grassroots-rollups",
-                "statement_timeout": str(statement_timeout_ms),
-            }
-        },
+    settings = {
+        "plan_cache_mode": "force_generic_plan",
+        "synchronous_commit": "off",
+        "application_name": "grassroots-rollups",
+    }
+    return _postgres_engine(
+        url, pool_size, statement_timeout_ms, settings, isolation_level="AUTOCOMMIT"
     )
-    event.listen(engine.sync_engine, "checkout", _postgres_on_checkout)
-    event.listen(engine.sync_engine, "handle_error", _postgres_disconnects)
-    return engine
