@@ -23,6 +23,8 @@ from resolvers.access import Access
 from resolvers.loaders import Loaders
 
 DEFAULT_DEADLINE_DAYS = 10
+# What a rollup statement may raise when its connection is gone (retried once).
+GONE: tuple[type[BaseException], ...] = (*rollup_queries.DISCONNECTS, DBAPIError)
 T = TypeVar("T")
 
 
@@ -115,15 +117,12 @@ class Context:
                     self._rollup_connection = await self.rollup_engine.connect()
                 try:
                     return await run(self._rollup_connection)
-                except rollup_queries.DISCONNECTS:
-                    if attempt == 2:
+                except GONE as error:
+                    gone = not isinstance(error, DBAPIError) or error.connection_invalidated
+                    if not gone or attempt == 2:
                         raise
-                    await self._rollup_connection.invalidate()
-                    await self._rollup_connection.close()
-                    self._rollup_connection = None
-                except DBAPIError as error:
-                    if not error.connection_invalidated or attempt == 2:
-                        raise
+                    if not self._rollup_connection.invalidated:
+                        await self._rollup_connection.invalidate()
                     await self._rollup_connection.close()
                     self._rollup_connection = None
         raise AssertionError("unreachable")

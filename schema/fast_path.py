@@ -23,7 +23,6 @@ from typing import Any
 
 from cachetools import LRUCache
 from graphql import (
-    DocumentNode,
     FieldNode,
     FragmentDefinitionNode,
     FragmentSpreadNode,
@@ -41,26 +40,21 @@ from strawberry.relay import to_base64
 
 from resolvers import rollups as rollup_resolvers
 from resolvers.context import Context
-from resolvers.rollups import LISTS, NotPlain, RollupSelection, TargetRow, read_selection
+from resolvers.rollups import (
+    COUNTS,
+    LISTS,
+    PERCENTS,
+    NotPlain,
+    RollupSelection,
+    TargetRow,
+    read_selection,
+)
 
 AREA_FIELDS = frozenset({"id", "name", "code", "level", "__typename", "rollup", "children"})
-ROLLUP_SCALARS = {
-    "windowFrom": "window_from",
-    "windowTo": "window_to",
-    "households": "households",
-    "visitedHouseholds": "visited_households",
-    "coverage": "coverage",
-    "personVisits": "person_visits",
-    "cadres": "cadres",
-    "cadresVisiting": "cadres_visiting",
-    "cadresAtQuota": "cadres_at_quota",
-    "participation": "participation",
-    "meetings": "meetings",
-    "suggestions": "suggestions",
-    "condolenceAmount": "condolence_amount",
-    "condolencePeople": "condolence_people",
-    "partial": "partial",
-}
+# Plain rollup fields the compiled path answers: the owner's counts and shares, and the rest.
+ROLLUP_SCALARS = frozenset(
+    {*COUNTS, *PERCENTS, "condolenceAmount", "partial", "windowFrom", "windowTo"}
+)
 # List fields of a rollup: their item type and the fields of each item, in tuple order.
 ROLLUP_LISTS = {
     "itemsByStatus": ("StatusCount", ("status", "count")),
@@ -82,7 +76,6 @@ class NotEligible(Exception):
 
 @dataclasses.dataclass
 class Plan:
-    document: DocumentNode
     operation: OperationDefinitionNode
     fragments: dict[str, FragmentDefinitionNode]
     # per root field: response key, the field (None: __typename), its output, its depth
@@ -187,7 +180,7 @@ def plan_of(text: str, operation_name: str | None) -> Plan | None:
         )
         for root in roots
     ]
-    return Plan(document, operation, fragments, plan_roots)
+    return Plan(operation, fragments, plan_roots)
 
 
 def _depth(node: FieldNode, fragments: Mapping[str, FragmentDefinitionNode]) -> int:

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import event, select
+from sqlalchemy import event, select, text
 from sqlalchemy.engine import Engine
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from sqlalchemy.pool import Pool
@@ -308,3 +308,23 @@ async def test_a_restricted_rollup_read_leaves_its_audit_line_on_both_paths(
     for _ in range(2):
         await _post(app, "township_cadre", settings, document)
     assert await _audits(sessionmaker, seen) == []
+
+
+async def test_a_rollup_after_the_server_dropped_every_connection_still_answers(
+    world: None, app: Starlette, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    if "postgres" not in settings.database_url:
+        pytest.skip("backends to terminate are PostgreSQL's")
+    for _ in range(2):  # the second time by the compiled path, on a pooled rollup connection
+        status, body = await _post(app, "county_leader", settings, FIXED[0])
+        assert status == 200 and "errors" not in body
+    async with sessionmaker() as session:
+        await session.execute(
+            text(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )
+        )
+    await asyncio.sleep(0.2)
+    status, again = await _post(app, "county_leader", settings, FIXED[0])
+    assert status == 200 and again == body
