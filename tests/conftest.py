@@ -115,8 +115,19 @@ async def truncate_all(engine: AsyncEngine) -> None:
     tables = [table.name for table in Base.metadata.sorted_tables]
     async with engine.begin() as connection:
         if is_sqlite(str(engine.url)):
+            # audit_event's append-only triggers (0007) stand aside for the wipe, as
+            # PostgreSQL's row triggers do for TRUNCATE: dropped and re-created here.
+            triggers = (
+                await connection.execute(
+                    text("SELECT name, sql FROM sqlite_master WHERE type = 'trigger'")
+                )
+            ).all()
+            for name, _sql in triggers:
+                await connection.execute(text(f'DROP TRIGGER "{name}"'))
             for name in reversed(tables):
                 await connection.execute(text(f'DELETE FROM "{name}"'))
+            for _name, sql in triggers:
+                await connection.execute(text(sql))
         else:
             names = ", ".join(f'"{name}"' for name in tables)
             await connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
