@@ -9,7 +9,10 @@ layers fill in the user (``app.security``) and the operation and outcome
 
 An exception that escapes everything else is logged with its traceback and
 answered ``500`` with a generic error carrying the request id — never the
-exception's text.
+exception's text. One that says the database is unavailable
+(``db.engine.is_unavailable``: wherever it arose — the door, a file route, a
+report, closing a request's session) is answered ``503`` with ``Retry-After``
+and the code ``SERVICE_UNAVAILABLE`` instead, and logged as a warning.
 """
 
 from __future__ import annotations
@@ -28,8 +31,13 @@ import orjson
 from prometheus_client import CollectorRegistry, Counter, Histogram
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from db.engine import is_unavailable
+from schema.errors import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
+
 REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 log = logging.getLogger("grassroots.requests")
+# Seconds a client is asked to wait before retrying when the database is away.
+RETRY_AFTER_SECONDS = 2
 
 # Path → route label, so metrics do not grow with report names or ids.
 ROUTES = (
@@ -143,7 +151,18 @@ class Observe:
 
         try:
             await self.app(scope, receive, send_with_id)
-        except Exception:
+        except Exception as error:
+            if is_unavailable(error):
+                log.warning(
+                    "the database is unavailable (%s)",
+                    type(error).__name__,
+                    extra={"request_id": request_id},
+                )
+                state["outcome"] = SERVICE_UNAVAILABLE
+                if status[0] == 0:
+                    status[0] = 503
+                    await send_unavailable(send_with_id, request_id)
+                return
             log.exception("unhandled error", extra={"request_id": request_id})
             state["outcome"] = "INTERNAL_SERVER_ERROR"
             if status[0] == 0:
@@ -194,6 +213,23 @@ async def send_json(
         }
     )
     await send({"type": "http.response.body", "body": content})
+
+
+def unavailable_error(request_id: str) -> dict[str, Any]:
+    """The one error of a request the database could not answer."""
+    return {
+        "message": UNAVAILABLE_MESSAGE,
+        "extensions": {"code": SERVICE_UNAVAILABLE, "requestId": request_id},
+    }
+
+
+def retry_after() -> dict[str, str]:
+    return {"retry-after": str(RETRY_AFTER_SECONDS)}
+
+
+async def send_unavailable(send: Send, request_id: str) -> None:
+    headers = [(key.encode(), value.encode()) for key, value in retry_after().items()]
+    await send_json(send, 503, {"errors": [unavailable_error(request_id)]}, headers)
 
 
 async def _internal_error(send: Send, request_id: str) -> None:

@@ -12,10 +12,12 @@ server restarted, the backend was terminated) is recovered from instead:
 
 from __future__ import annotations
 
+import sqlite3
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
+import asyncpg
 from sqlalchemy import event, exc
 from sqlalchemy.engine import ExceptionContext, make_url
 from sqlalchemy.ext.asyncio import (
@@ -81,6 +83,73 @@ def _postgres_engine(
 # SQLSTATEs that mean the connection is gone: class 08 (connection exception) and
 # the administrator's shutdown / crash / not-yet-accepting (57P01-57P03).
 _GONE = ("57P01", "57P02", "57P03")
+
+
+# What says the database is not there to answer — not that the request was wrong:
+# PostgreSQL's connection exceptions (class 08), the administrator's shutdown / a
+# crash / not accepting yet (57P01-57P03), too many connections (53300), the
+# database or role gone (3D000, 28000, 28P01), and a table gone (42P01: the
+# database was replaced by an empty one; the lifespan refuses to start on an
+# unmigrated database, so at run time it cannot be the code's own mistake).
+_UNAVAILABLE_STATES = frozenset({*_GONE, "53300", "3D000", "28000", "28P01", "42P01"})
+# SQLite: the file cannot be opened or read, is no database, or lost its tables.
+_SQLITE_UNAVAILABLE = ("SQLITE_CANTOPEN", "SQLITE_IOERR", "SQLITE_NOTADB", "SQLITE_CORRUPT")
+# The driver's and the pool's own ways of saying the connection is not there.
+_UNAVAILABLE_TYPES: tuple[type[BaseException], ...] = (
+    OSError,  # refused, reset, unreachable host, DNS, TimeoutError while connecting
+    exc.DisconnectionError,
+    exc.TimeoutError,  # no pooled connection came free in time
+    asyncpg.exceptions.ConnectionDoesNotExistError,
+    asyncpg.exceptions.ConnectionFailureError,
+    asyncpg.exceptions.PostgresConnectionError,
+)
+
+
+def is_unavailable(error: BaseException | None) -> bool:
+    """Whether ``error`` (or what caused it) means the database is unavailable.
+
+    The one place that decides it, for every path into the database: SQLAlchemy's
+    sessions and connections (the error wraps the driver's), the rollup statement
+    run on asyncpg directly (the driver's own exceptions), SQLite through
+    aiosqlite, and anything that wrapped one of those (a GraphQL error's original
+    error, an exception raised while handling another). Such a request is answered
+    503 ``SERVICE_UNAVAILABLE`` and can simply be retried; nothing of the error's
+    text reaches the client.
+    """
+    seen: set[int] = set()
+    pending = [error]
+    while pending:
+        found = pending.pop()
+        if found is None or id(found) in seen:
+            continue
+        seen.add(id(found))
+        if _unavailable_itself(found):
+            return True
+        pending.extend(
+            (
+                getattr(found, "orig", None),  # SQLAlchemy's DBAPIError: the driver's error
+                getattr(found, "original_error", None),  # a GraphQLError's cause
+                found.__cause__,
+                found.__context__,
+            )
+        )
+    return False
+
+
+def _unavailable_itself(error: BaseException) -> bool:
+    if isinstance(error, _UNAVAILABLE_TYPES):
+        return True
+    if isinstance(error, exc.DBAPIError) and error.connection_invalidated:
+        return True
+    state = getattr(error, "sqlstate", None)  # asyncpg's, and SQLAlchemy's adapted errors
+    if isinstance(state, str) and (state.startswith("08") or state in _UNAVAILABLE_STATES):
+        return True
+    if isinstance(error, sqlite3.Error):
+        name = getattr(error, "sqlite_errorname", "") or ""
+        if name.startswith(_SQLITE_UNAVAILABLE):
+            return True
+        return str(error).startswith(("no such table", "unable to open database file"))
+    return False
 
 
 def _postgres_on_checkout(dbapi_connection: Any, _record: Any, _proxy: Any) -> None:

@@ -12,6 +12,12 @@ from resolvers.errors import ErrorCode
 
 strawberry.enum(ErrorCode, description="Stable codes of expected errors.")
 
+# The GraphQL error (``extensions.code``) of a request the database could not
+# answer (``db.engine.is_unavailable``): HTTP 503 with Retry-After, and nothing
+# of the driver's text.
+SERVICE_UNAVAILABLE = "SERVICE_UNAVAILABLE"
+UNAVAILABLE_MESSAGE = "the database is unavailable; retry shortly"
+
 
 @strawberry.interface(description="Something wrong with a mutation's input; nothing was written.")
 class UserError:
