@@ -17,6 +17,7 @@ from resolvers.context import Context
 from resolvers.errors import ArgumentError
 from resolvers.ledger_items import FilterArgs
 from schema.relay import decode_id
+from schema.scalars import iso_date
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 
@@ -93,7 +94,7 @@ def _filter_args(request: Request) -> FilterArgs:
         if not value:
             return None
         try:
-            return dt.date.fromisoformat(value)
+            return iso_date(value)
         except ValueError:
             raise ArgumentError(f"`{name}` is not a date (YYYY-MM-DD)") from None
 

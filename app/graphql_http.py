@@ -44,13 +44,14 @@ from strawberry.schema.exceptions import CannotGetOperationTypeError, InvalidOpe
 from strawberry.types import ExecutionResult
 from strawberry.types.graphql import OperationType
 
-from app.observability import Metrics
+from app.observability import Metrics, retry_after, unavailable_error
+from db.engine import is_unavailable
 from resolvers import saved_queries
 from resolvers.access import Access
 from resolvers.context import Context
-from schema.errors import answered_codes
+from schema.errors import SERVICE_UNAVAILABLE, answered_codes
 from schema.fast_path import FastPath
-from schema.limits import NUL_MESSAGE, has_nul
+from schema.limits import BAD_TEXT_CODE, bad_text, bad_text_in_document
 
 log = logging.getLogger("grassroots.graphql")
 
@@ -159,6 +160,14 @@ async def read_params(request: Request, max_body_bytes: int) -> Params:
     return _typed(decoded)
 
 
+def refuse_bad_text(params: Params) -> None:
+    """Every parameter — ``query``, ``operationName``, ``variables`` (keys and values,
+    at any depth), ``extensions``, ``documentId`` — free of NUL and lone surrogates."""
+    for value in dataclasses.astuple(params):
+        if (why := bad_text(value)) is not None:
+            raise RequestError(400, why)
+
+
 def negotiate(accept: str | None) -> str | None:
     """The response media type for an Accept header; None when we offer nothing it takes."""
     if accept is None or not accept.strip():
@@ -231,11 +240,12 @@ class GraphQLEndpoint:
         state = request.scope.setdefault("state", {})
         try:
             params = await read_params(request, self.config.max_body_bytes)
-            if has_nul(params.variables):
-                raise RequestError(400, NUL_MESSAGE)
+            refuse_bad_text(params)
             state["operation"] = params.operation_name
             access: Access = request.state.access
             document = await self.document(params, access)
+            if (why := bad_text_in_document(document.text)) is not None:
+                raise RequestError(400, why)  # in a literal, by an escape (a saved one too)
             if document.saved is not None and not params.operation_name:
                 state["operation"] = document.saved.name
             answered: list[str] = []
@@ -254,6 +264,11 @@ class GraphQLEndpoint:
         for code in codes:
             self.metrics.error(code)
         state["outcome"] = ",".join(sorted(set(codes))) or "ok"
+        if SERVICE_UNAVAILABLE in codes:
+            # The database went away during the request: whatever was answered is not
+            # the answer; the whole request is to be retried.
+            body = {"errors": [unavailable_error(request.state.request_id)]}
+            return _json_response(body, 503, media_type, retry_after())
         return self.respond(result, media_type)
 
     def _is_ide(self, request: Request, accept: str | None) -> bool:
@@ -346,7 +361,9 @@ class GraphQLEndpoint:
             if plan is not None and plan.verified and self.fast is not None:
                 try:
                     data = await self.fast.run(plan, params.variables, context)
-                except Exception:
+                except Exception as error:
+                    if is_unavailable(error):
+                        raise  # ordinary execution would meet it too: 503 (app.observability)
                     log.exception("the compiled path failed; ordinary execution answers")
                     data = None
                 if data is not None:
@@ -395,7 +412,14 @@ class GraphQLEndpoint:
             body["errors"] = errors
         if result.extensions:
             body["extensions"] = result.extensions
-        status = 400 if before_execution and media_type == GRAPHQL_RESPONSE else 200
+        # Text that cannot be stored is refused with 400 whichever the media type (a
+        # saved document's literal, a report's variables; see ``schema.limits``).
+        bad_text_found = any(
+            (error.extensions or {}).get("code") == BAD_TEXT_CODE for error in result.errors or ()
+        )
+        status = (
+            400 if before_execution and (media_type == GRAPHQL_RESPONSE or bad_text_found) else 200
+        )
         return _json_response(body, status, media_type, {})
 
 

@@ -17,11 +17,11 @@ from starlette.routing import Route
 
 from app import files, reports
 from app.graphql_http import GraphQLEndpoint, HttpConfig
-from app.observability import Metrics, Observe, configure_logging
-from app.security import Authenticate
+from app.observability import Metrics, Observe, configure_logging, retry_after
+from app.security import Authenticate, RefuseUnencodable
 from app.settings import Settings
 from db import migrate
-from db.engine import create_engine, create_rollup_engine, create_sessionmaker
+from db.engine import create_engine, create_rollup_engine, create_sessionmaker, is_unavailable
 from db.policy_version import VersionWatch
 from policies.authorizer import Authorizer
 from resolvers import saved_queries
@@ -158,12 +158,15 @@ def create_app(given: Settings | None = None) -> Starlette:
         """Ready: the database answers and its migrations are this code's."""
         try:
             state = await migrate.state(engine)
-        except Exception:
-            log.warning("readiness: the database is unreachable", exc_info=True)
-            return JSONResponse({"status": "unavailable", "database": "unreachable"}, 503)
+        except Exception as error:
+            if not is_unavailable(error):
+                raise
+            log.warning("readiness: the database is unreachable (%s)", type(error).__name__)
+            body = {"status": "unavailable", "database": "unreachable"}
+            return JSONResponse(body, 503, headers=retry_after())
         if not state.is_current:
             body = {"status": "unavailable", "database": "reachable", "migrations": "pending"}
-            return JSONResponse(body, 503)
+            return JSONResponse(body, 503, headers=retry_after())
         return JSONResponse({"status": "ready", "database": "reachable", "migrations": "current"})
 
     async def metrics_page(_request: Request) -> Response:
@@ -186,6 +189,7 @@ def create_app(given: Settings | None = None) -> Starlette:
         ],
         middleware=[
             Middleware(Observe, metrics=metrics),
+            Middleware(RefuseUnencodable),
             Middleware(
                 Authenticate,
                 sessionmaker=sessionmaker,

@@ -17,6 +17,7 @@ process holds the new version (``db.policy_version.settle``).
 from __future__ import annotations
 
 import uuid
+from urllib.parse import unquote_to_bytes
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -26,8 +27,25 @@ from db import policy_version as versions
 from resolvers.access import Access
 from resolvers.auth import AuthConfig, AuthError, PrincipalCache
 from resolvers.policy_store import PolicyStore
+from schema.limits import NUL_MESSAGE, SURROGATE_MESSAGE, bad_text
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/"})
+
+
+CREDENTIAL_HEADERS = (b"authorization", b"x-api-key")
+
+
+def _duplicated_credential(scope: Scope) -> str | None:
+    """The credential header sent more than once, if one was: such a request names no
+    one user (which copy counts would be the server's guess), so it is refused."""
+    seen: set[bytes] = set()
+    for key, _value in scope["headers"]:
+        name: bytes = key.lower()
+        if name in CREDENTIAL_HEADERS:
+            if name in seen:
+                return name.decode()
+            seen.add(name)
+    return None
 
 
 def _credential(scope: Scope) -> str | None:
@@ -40,6 +58,82 @@ def _credential(scope: Scope) -> str | None:
     if scheme.lower() == "bearer" and value.strip():
         return value.strip()
     return None
+
+
+# Headers the service reads as text: UTF-8 (so ASCII in practice), like the body.
+TEXT_HEADERS = frozenset(
+    {b"authorization", b"x-api-key", b"x-request-id", b"accept", b"content-type"}
+)
+NOT_UTF8 = "is not UTF-8 text"
+
+
+def _bad_bytes(raw: bytes) -> str | None:
+    """Why bytes meant as UTF-8 text cannot be taken; None when they can."""
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError:
+        # A lone surrogate's encoding (ED A0..BF ..) is not UTF-8; say so by name.
+        return SURROGATE_MESSAGE if _has_surrogate(raw) else NOT_UTF8
+    return bad_text(text)
+
+
+def _has_surrogate(raw: bytes) -> bool:
+    return any(raw[i] == 0xED and 0xA0 <= raw[i + 1] <= 0xBF for i in range(len(raw) - 1))
+
+
+def unencodable_input(scope: Scope) -> str | None:
+    """Why the request's path, query string or headers cannot be taken; None if they can.
+
+    The body's text is checked where it is read (``app.graphql_http``); these are
+    checked here, at the door, for every route alike: NUL in any header, and in what
+    the service reads as text — the path and each query parameter after
+    percent-decoding, the headers of ``TEXT_HEADERS`` — NUL or bytes that are not
+    UTF-8, a lone surrogate's encoding among them (percent-decoding would otherwise
+    turn it into U+FFFD without a word).
+    """
+    for key, value in scope["headers"]:
+        name = key.decode("latin-1").lower()
+        if b"\x00" in value:
+            return f"header {name}: {NUL_MESSAGE}"
+        text_header = key.lower() in TEXT_HEADERS and not value.isascii()
+        if text_header and (why := _bad_bytes(value)) is not None:
+            return f"header {name}: {why}"
+    raw_path: bytes = scope.get("raw_path") or scope["path"].encode("utf-8", "surrogatepass")
+    if (why := _bad_percent_encoded(raw_path.partition(b"?")[0])) is not None:
+        return f"the path: {why}"
+    query_string: bytes = scope.get("query_string") or b""
+    for part in query_string.split(b"&") if query_string else ():
+        if (why := _bad_percent_encoded(part.replace(b"+", b" "))) is not None:
+            return f"query parameter {_printable(part.partition(b'=')[0])}: {why}"
+    return None
+
+
+def _bad_percent_encoded(raw: bytes) -> str | None:
+    decoded = unquote_to_bytes(raw) if b"%" in raw else raw
+    if decoded.isascii():
+        return NUL_MESSAGE if b"\x00" in decoded else None
+    return _bad_bytes(decoded)
+
+
+def _printable(name: bytes) -> str:
+    return unquote_to_bytes(name).decode("utf-8", "replace").replace("\x00", "?")
+
+
+class RefuseUnencodable:
+    """Refuses, with 400 before anything else runs, a request whose path, query
+    string or headers carry text that cannot be stored (see ``unencodable_input``)."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and (why := unencodable_input(scope)) is not None:
+            state = scope.setdefault("state", {})
+            state["outcome"] = "BAD_REQUEST"
+            error = {"message": why, "extensions": {"code": "BAD_REQUEST"}}
+            await send_json(send, 400, {"errors": [error]})
+            return
+        await self.app(scope, receive, send)
 
 
 def _wants_html(scope: Scope) -> bool:
@@ -81,6 +175,17 @@ class Authenticate:
         )
         if is_ide:
             await self.app(scope, receive, send)
+            return
+        if (duplicated := _duplicated_credential(scope)) is not None:
+            # 400, not 401: the request is malformed (the header is a singleton, RFC
+            # 9110 §11.6.2), not lacking credentials; a challenge would invite a retry
+            # with yet another header.
+            scope.setdefault("state", {})["outcome"] = "DUPLICATE_CREDENTIALS"
+            error = {
+                "message": f"the {duplicated} header may be sent once only",
+                "extensions": {"code": "DUPLICATE_CREDENTIALS"},
+            }
+            await send_json(send, 400, {"errors": [error]})
             return
         credential = _credential(scope)
         if credential is None:

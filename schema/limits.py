@@ -16,6 +16,7 @@ parse and validation stay cached per document text.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterator, Mapping
 from typing import Any
 
@@ -220,23 +221,89 @@ class QueryCost(SchemaExtension):
         yield
 
 
+# -- text that cannot be stored ---------------------------------------------------------
+#
+# NUL (U+0000): PostgreSQL can neither store nor compare it. A lone UTF-16
+# surrogate (U+D800-U+DFFF, which JSON's "\ud800" escape can produce): it is no
+# Unicode character at all, and no database, driver or response can encode it.
+# Both are refused with the whole request, wherever they come: the request's
+# parameters (``bad_text``), a GraphQL literal (``bad_text_in_document``,
+# ``NoUnencodableText``), the variables of any execution (``NoUnencodableVariables``);
+# headers and query strings at the door (``app.security``).
+
 NUL_MESSAGE = "text may not contain NUL (U+0000) characters"
+SURROGATE_MESSAGE = (
+    "text may not contain lone UTF-16 surrogates (U+D800 to U+DFFF): they are not "
+    "characters and cannot be encoded"
+)
+UNENCODABLE = re.compile("[\x00\ud800-\udfff]")
+# A GraphQL string escape: \uXXXX or \u{X...}.
+_ESCAPE = re.compile(r"\\u(?:\{([0-9A-Fa-f]{1,8})\}|([0-9A-Fa-f]{4}))")
 
 
-class NoNulCharacters(graphql.ValidationRule):
-    """String literals with NUL are refused: PostgreSQL cannot store or compare them."""
+def _message(character: str) -> str:
+    return NUL_MESSAGE if character == "\x00" else SURROGATE_MESSAGE
+
+
+def bad_text(value: object) -> str | None:
+    """Why a JSON value (keys included, at any depth) cannot be taken; None if it can."""
+    if isinstance(value, str):
+        found = UNENCODABLE.search(value)
+        return _message(found.group()) if found else None
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if (why := bad_text(key) or bad_text(item)) is not None:
+                return why
+    elif isinstance(value, list):
+        for item in value:
+            if (why := bad_text(item)) is not None:
+                return why
+    return None
+
+
+def bad_text_in_document(text: str) -> str | None:
+    """Why a GraphQL document's text cannot be taken: such a character in it, or in one
+    of its string literals by an escape (``"\u0000"``, ``"\ud800"``); None if it can."""
+    if (why := bad_text(text)) is not None:
+        return why
+    if "\\u" not in text:
+        return None  # no escape: the literals hold only the text's own characters
+    lexer = graphql.language.Lexer(graphql.Source(text))
+    try:
+        while (token := lexer.advance()).kind is not graphql.language.TokenKind.EOF:
+            string = token.kind is graphql.language.TokenKind.STRING and token.value
+            if string and (why := bad_text(token.value)) is not None:
+                return why
+    except graphql.GraphQLError as error:
+        # graphql-core refuses an escaped lone surrogate as an invalid escape sequence.
+        positions = list(error.positions or [0])
+        escape = _ESCAPE.match(text, positions[0])
+        if escape is not None and 0xD800 <= int(escape[1] or escape[2], 16) <= 0xDFFF:
+            return SURROGATE_MESSAGE
+    return None
+
+
+BAD_TEXT_CODE = "BAD_REQUEST"
+
+
+def _bad_text_error(message: str, nodes: object = None) -> graphql.GraphQLError:
+    return graphql.GraphQLError(message, nodes, extensions={"code": BAD_TEXT_CODE})  # type: ignore[arg-type]
+
+
+class NoUnencodableText(graphql.ValidationRule):
+    """String literals with NUL or a lone surrogate are refused (see above)."""
 
     def enter_string_value(self, node: graphql.StringValueNode, *_args: object) -> None:
-        if "\x00" in node.value:
-            self.report_error(graphql.GraphQLError(NUL_MESSAGE, node))
+        if (why := bad_text(node.value)) is not None:
+            self.report_error(_bad_text_error(why, node))
 
 
-def has_nul(value: object) -> bool:
-    """Whether a JSON value (variables) holds a string with NUL anywhere."""
-    if isinstance(value, str):
-        return "\x00" in value
-    if isinstance(value, dict):
-        return any(has_nul(k) or has_nul(v) for k, v in value.items())
-    if isinstance(value, list):
-        return any(has_nul(item) for item in value)
-    return False
+class NoUnencodableVariables(SchemaExtension):
+    """Variables with NUL or a lone surrogate are refused before execution, however the
+    schema is executed (the endpoint refuses them earlier; reports pass through here)."""
+
+    def on_execute(self) -> Iterator[None]:
+        execution = self.execution_context
+        if (why := bad_text(execution.variables)) is not None:
+            execution.result = graphql.ExecutionResult(data=None, errors=[_bad_text_error(why)])
+        yield

@@ -22,12 +22,15 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
+from db.engine import is_unavailable
 from resolvers.context import Context
 from resolvers.errors import ArgumentError
+from schema.errors import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
 from schema.ledgers import LedgerItem, Meeting, Suggestion
-from schema.limits import NoNulCharacters, QueryCost
+from schema.limits import NoUnencodableText, NoUnencodableVariables, QueryCost
 from schema.mutations import Mutation
 from schema.query import Query
+from schema.scalars import SCALAR_OVERRIDES
 from schema.types import Area, Cadre, Department, Household, Visit
 
 
@@ -48,8 +51,12 @@ INTERNAL = "INTERNAL_SERVER_ERROR"
 def _should_mask(error: GraphQLError) -> bool:
     # Parse, validation and variable-coercion errors arise before any resolver runs
     # (no path) and are the client's to see; ArgumentError is written for clients;
-    # anything else a resolver raised is unexpected and its text may not leave.
+    # anything else a resolver raised is unexpected and its text may not leave. A
+    # database that went away is masked wherever it surfaced (a resolver, an
+    # extension, closing the request's session): the driver's text names the server.
     original = error.original_error
+    if is_unavailable(original):
+        return True
     return (
         error.path is not None and original is not None and not isinstance(original, ArgumentError)
     )
@@ -78,7 +85,9 @@ class MaskUnexpectedErrors(MaskErrors):
 
     def anonymise_error(self, error: GraphQLError) -> GraphQLError:
         request_id = _request_id(self.execution_context)
-        if _is_timeout(error.original_error):
+        if is_unavailable(error.original_error):
+            message, code = UNAVAILABLE_MESSAGE, SERVICE_UNAVAILABLE
+        elif _is_timeout(error.original_error):
             message, code = "the request took longer than the database allows", "TIMEOUT"
         else:
             message, code = "Internal server error", INTERNAL
@@ -100,7 +109,14 @@ class GrassrootsSchema(strawberry.Schema):
         """Log unexpected errors (with traceback and request id); clients' own are not ours."""
         request_id = _request_id(execution_context) if execution_context else ""
         for error in errors:
-            if _should_mask(error):
+            if is_unavailable(error.original_error):
+                # Not a bug: one line, no traceback per field (the database is away).
+                log.warning(
+                    "the database is unavailable (%s)",
+                    type(error.original_error).__name__,
+                    extra={"request_id": request_id},
+                )
+            elif _should_mask(error):
                 log.error(
                     "unexpected error in %s: %s",
                     ".".join(str(p) for p in error.path or ()),
@@ -127,7 +143,7 @@ def build_schema(*, introspection: bool = True, limits: Limits | None = None) ->
     rules = [
         *MaxAliasesLimiter(max_alias_count=limits.max_aliases).validation_rules,
         *QueryDepthLimiter(max_depth=limits.max_depth).validation_rules,
-        NoNulCharacters,
+        NoUnencodableText,
     ]
     extensions: list[type[SchemaExtension] | Callable[[], SchemaExtension]] = [
         CloseSession,
@@ -138,6 +154,7 @@ def build_schema(*, introspection: bool = True, limits: Limits | None = None) ->
         lambda: MaxTokensLimiter(max_token_count=limits.max_tokens),
         # The same rule classes for every request: the validation cache is keyed on them.
         lambda: AddValidationRules(rules),
+        NoUnencodableVariables,
         lambda: QueryCost(max_cost=limits.max_cost, assumed_list_size=limits.assumed_list_size),
     ]
     if not introspection:
@@ -147,6 +164,8 @@ def build_schema(*, introspection: bool = True, limits: Limits | None = None) ->
         mutation=Mutation,
         types=[Area, Household, Department, Cadre, Visit, Meeting, Suggestion, LedgerItem],
         extensions=extensions,
+        # Date and DateTime: ISO's extended form only (same names, same SDL).
+        scalar_overrides=SCALAR_OVERRIDES,
     )
 
 
