@@ -104,7 +104,8 @@ class FilterArgs:
 
 
 def build_filter(context: Context, area: Area, args: FilterArgs) -> item_queries.LedgerFilter:
-    """Check names against what the caller may see; unknown and hidden look the same."""
+    """Check names against what the caller may see; unknown and hidden look the same
+    (ledgers and categories here, the responsible cadre in the SQL)."""
     scopes = context.access.ledger_scopes(Act.READ)
     ledgers = frozenset(scopes)
     if args.ledgers is not None:
@@ -132,6 +133,8 @@ def build_filter(context: Context, area: Area, args: FilterArgs) -> item_queries
         responsible_id=args.responsible_id,
         received_from=args.received_from,
         received_to=args.received_to,
+        cadre_scope=context.access.scope(Obj.CADRE),
+        cadre_self_id=context.access.cadre_id,
     )
 
 

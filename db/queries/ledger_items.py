@@ -16,8 +16,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import counters, scoping
 from db.ledgers import Ledger, Status
-from db.models import Area, LedgerItem, LedgerItemEvent, LedgerItemReason
+from db.models import Area, Cadre, LedgerItem, LedgerItemEvent, LedgerItemReason
 from db.paths import path_end
+from db.queries import cadres as cadre_queries
 from db.queries.pagination import Page, fetch_page
 from db.scoping import ScopeShape
 
@@ -56,6 +57,10 @@ class LedgerFilter:
     responsible_id: int | None = None
     received_from: dt.date | None = None
     received_to: dt.date | None = None
+    # Where the caller sees cadres (and their own record): a responsible cadre outside
+    # it matches nothing, like one that does not exist. None: no cadre is visible.
+    cadre_scope: ScopeShape | None = None
+    cadre_self_id: int | None = None
 
 
 def overdue_clause(as_of: dt.date) -> ColumnElement[bool]:
@@ -82,12 +87,30 @@ def where(spec: LedgerFilter) -> ColumnElement[bool]:
         overdue = overdue_clause(spec.as_of)
         clauses.append(overdue if spec.overdue else ~overdue)
     if spec.responsible_id is not None:
-        clauses.append(LedgerItem.responsible_id == spec.responsible_id)
+        clauses.append(responsible_clause(spec))
     if spec.received_from is not None:
         clauses.append(LedgerItem.received_on >= spec.received_from)
     if spec.received_to is not None:
         clauses.append(LedgerItem.received_on <= spec.received_to)
     return and_(*clauses)
+
+
+def responsible_clause(spec: LedgerFilter) -> ColumnElement[bool]:
+    """Items whose responsible cadre is ``spec.responsible_id`` and visible to the caller.
+
+    Without the visibility test a count would tell a hidden cadre (1) from a made-up
+    id (0), although ``node`` answers null for both.
+    """
+    if spec.cadre_scope is None:
+        return false()
+    visible_cadre = select(Cadre.id).where(
+        Cadre.id == spec.responsible_id,
+        cadre_queries.visible(spec.cadre_scope, spec.cadre_self_id),
+    )
+    return and_(
+        LedgerItem.responsible_id == spec.responsible_id,
+        LedgerItem.responsible_id.in_(visible_cadre),
+    )
 
 
 async def get_many(
