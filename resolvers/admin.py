@@ -19,7 +19,6 @@ from db.queries import access as access_queries
 from db.queries.pagination import Page
 from policies.authorizer import Decision, Rule
 from policies.permissions import LEDGER_KINDS, Act, Obj, Role, ledger_object
-from policies.scope import EVERYWHERE
 from resolvers import checks, references
 from resolvers.access import Access, Grant
 from resolvers.auth import new_api_key, principal_of
@@ -74,7 +73,8 @@ async def _audited(
 async def create_user(
     context: Context, *, username: str, display_name: str, cadre_id: int | None
 ) -> Outcome[User]:
-    if context.access.scope(Obj.ACCESS, Act.WRITE).empty:
+    managed = context.access.scope(Obj.ACCESS, Act.WRITE)
+    if managed.empty:
         return Outcome(errors=_denied().errors)
     errors = checks.text("username", username, max_length=64, required=True)
     errors += checks.text("displayName", display_name, max_length=100)
@@ -83,7 +83,9 @@ async def create_user(
     try:
         async with write_transaction(context.sessionmaker) as session:
             if cadre_id is not None:
-                cadre = await references.cadre(session, "cadreId", cadre_id, EVERYWHERE, None)
+                # A cadre whose home lies where the administrator manages access; any
+                # other answers like one that does not exist.
+                cadre = await references.cadre(session, "cadreId", cadre_id, managed, None)
                 if isinstance(cadre, InputError):
                     return Outcome(errors=(cadre,))
             user = await access_queries.create_user(
