@@ -59,14 +59,15 @@ class Counted(Base):
                         literal(path) > t.c.path, literal(path) < t.c.hi
                     )
                 )
-        return union_all(*branches).cte("pieces") if branches else None
+        if not branches:  # no scope to count in (e.g. `items(ledgers:)` names none visible)
+            branches.append(piece(t.c.id, t.c.id, 1, -1).where(false()))
+        return union_all(*branches).cte("pieces")
 
     def _counted(self, needs: list[Need]) -> None:
         """Every family read from counters, in two aggregations: the pieces' counter rows
         summed per (target, metric, key) — item statuses folded across ledgers — then
         pivoted per target (scalars as columns, lists as JSON arrays)."""
         pieces = self._pieces()
-        assert pieces is not None
         c, p = AreaCounter.__table__.c, pieces.c
         metrics: dict[int, set[str]] = {}  # tag → scalar and needy metrics
         item_metrics: set[str] = set()
@@ -118,7 +119,7 @@ class Counted(Base):
             )
             .select_from(pieces.join(AreaCounter.__table__, c.area_id == p.holder))
             # The metric list first: with the area, an index condition of the primary key.
-            .where(c.metric.in_(sorted(every_metric)), or_(*wanted))
+            .where(c.metric.in_(sorted(every_metric)), or_(false(), *wanted))
             .group_by(p.target, c.metric, key)
             .subquery("x")
         )
