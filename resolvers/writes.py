@@ -3,7 +3,9 @@
 A mutation's ``write`` runs inside one write transaction; it raises
 :class:`Rejected` with typed errors to roll everything back. The idempotency
 key is recorded in the same transaction, so a replay returns the first result
-(``load``) and a concurrent twin loses the race on the key's primary key.
+(``load``) and a concurrent twin loses the race on the key's primary key — or, when
+the winner changed what the twin read (an item's version), is refused, and then
+answered as a replay all the same.
 Counter bumps are deferred to the end of the transaction (``counters.deferred``).
 
 A write that can be one statement on PostgreSQL (``recordVisit``) passes an
@@ -152,17 +154,36 @@ async def write_once(
                 request_id=context.request_id,
             )
     except Rejected as rejected:
-        return Outcome(errors=rejected.errors)
+        # A twin with this key may have committed while this one ran, and changed what
+        # it read (an item's version or status): its result is the answer, not a refusal.
+        twin = await _twin(context, user_id, operation, key, request_hash, load)
+        return twin if twin is not None else Outcome(errors=rejected.errors)
     except IntegrityError:
         # A concurrent request with the same key committed first: answer as a replay.
-        async with context.sessionmaker() as session:
-            first = await idempotency_queries.get(
-                session=session, user_id=user_id, operation=operation, key=key
-            )
-            if first is None:
-                raise
-            return await _replay(session, first.request_hash, first.result_id, request_hash, load)
+        twin = await _twin(context, user_id, operation, key, request_hash, load)
+        if twin is None:
+            raise
+        return twin
     return Outcome(value=value)
+
+
+async def _twin(
+    context: Context,
+    user_id: int,
+    operation: str,
+    key: str,
+    request_hash: str,
+    load: Callable[[AsyncSession, int], Awaitable[T]],
+) -> Outcome[T] | None:
+    """The replay of a committed request with this key, in a session of its own (so it
+    sees what committed meanwhile); None when there is none."""
+    async with context.sessionmaker() as session:
+        first = await idempotency_queries.get(
+            session=session, user_id=user_id, operation=operation, key=key
+        )
+        if first is None:
+            return None
+        return await _replay(session, first.request_hash, first.result_id, request_hash, load)
 
 
 async def _write_in_one_statement(
