@@ -35,7 +35,9 @@ class Column:
 
 
 COLUMNS: tuple[Column, ...] = (
-    Column("ledger", "台账", True, "livelihood, hardship or stability"),
+    # The ledgers a caller may use are the template's drop-down list, which names only
+    # those the caller may see: no fixed text here names a ledger.
+    Column("ledger", "台账", True, "a village ledger's key"),
     Column("category", "类别", False, "a category key of the ledger; needy people: main reason"),
     Column("reasons", "困难原因", False, "needy people: reason keys separated by commas"),
     Column("area_code", "村(社区)代码", True, "the 12-digit code of the village or community"),
@@ -171,7 +173,10 @@ def write_xlsx(rows: Iterable[Sequence[object]], *, title: str = "台账") -> by
 
 
 def template_xlsx(choices: dict[str, list[str]]) -> bytes:
-    """An empty sheet to fill in: headers, drop-down lists, and a sheet of instructions."""
+    """An empty sheet to fill in: headers, drop-down lists, and a sheet of instructions.
+
+    ``choices`` are the caller's: the only names of ledgers and categories in the file.
+    """
     book = Workbook()
     sheet = book.active
     assert sheet is not None
@@ -190,7 +195,10 @@ def template_xlsx(choices: dict[str, list[str]]) -> bytes:
     notes = book.create_sheet("说明")
     notes.append(["列 (column)", "必填 (required)", "说明 (meaning)"])
     for column in COLUMNS:
-        notes.append([column.header, "是" if column.required else "", column.help])
+        meaning = column.help
+        if column.key in ("ledger", "category") and choices.get(column.key):
+            meaning += "; one of: " + ", ".join(choices[column.key])
+        notes.append([column.header, "是" if column.required else "", meaning])
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
