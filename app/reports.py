@@ -31,7 +31,7 @@ from starlette.routing import Route
 from strawberry import Schema
 
 from app.files import XLSX
-from resolvers import report_table, saved_queries
+from resolvers import cells, report_table, saved_queries
 from resolvers.access import Access
 from resolvers.context import Context
 from schema.limits import NUL_MESSAGE
@@ -145,7 +145,8 @@ class Runner:
 def _csv_text(rows: Sequence[Sequence[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerows([["" if cell is None else cell for cell in row] for row in rows])
+    # Text a spreadsheet would run as a formula goes out inert (see resolvers.cells).
+    writer.writerows([[cells.csv_value(cell) for cell in row] for row in rows])
     return buffer.getvalue()
 
 
@@ -163,11 +164,12 @@ async def _xlsx_file(columns: Sequence[str], pages: AsyncIterator[list[list[obje
     """The report as an XLSX in a temporary file (write-only mode keeps memory bounded)."""
     workbook = Workbook(write_only=True)
     sheet = workbook.create_sheet("report")
-    sheet.append(list(columns))
+    sheet.append(cells.xlsx_row(sheet, list(columns)))
 
     def append(rows: list[list[object]]) -> None:
         for row in rows:
-            sheet.append(row)
+            # Text as string cells, never formulas (see resolvers.cells).
+            sheet.append(cells.xlsx_row(sheet, row))
 
     async for rows in pages:
         await asyncio.to_thread(append, rows)

@@ -1,7 +1,11 @@
 """Import of a village ledger sheet: every row checked, then all rows or none.
 
 The sheet's columns are ``resolvers.spreadsheets.COLUMNS``. Each bad cell is
-reported as (row, column, reason); if there is any, nothing is written. The
+reported as (row, column, reason); a cell that is not text (NUL, a control
+character, a lone surrogate, bytes that are not UTF-8, over 32,767 characters)
+is a bad cell, and a row that repeats another's item (``_receipt``) or a CSV
+record that cannot be parsed is a bad row (column ``""``). If there is any,
+nothing is written. The
 rows are written in one transaction with one bulk insert per table.
 """
 
@@ -161,6 +165,11 @@ async def _load_lookups(
     )
 
 
+def _shown(value: str) -> str:
+    """A cell's text as an error message quotes it: at most 40 characters."""
+    return repr(value if len(value) <= 40 else value[:40] + "…")
+
+
 def _parse_date(text: str) -> dt.date | None:
     found = _DATE.match(text)
     if not found:
@@ -178,17 +187,20 @@ class _Row:
         self.row = row
         self.lookups = lookups
         self.today = today
-        self.errors: list[RowError] = []
+        # Cells that could not be read as text are the row's first errors; their
+        # columns then read as blank and get no second error.
+        self.errors = [RowError(row.number, key, why) for key, why in row.problems.items()]
 
     def get(self, key: str) -> str:
         return self.row.values.get(key, "")
 
     def fail(self, column: str, message: str) -> None:
-        self.errors.append(RowError(self.row.number, column, message))
+        if column not in self.row.problems:
+            self.errors.append(RowError(self.row.number, column, message))
 
     def text(self, key: str, limit: int, *, required: bool = False) -> str:
         value = self.get(key)
-        if required and not value:
+        if required and not value.strip():
             self.fail(key, "required")
         elif len(value) > limit:
             self.fail(key, f"at most {limit} characters")
@@ -202,7 +214,7 @@ class _Row:
             return None
         day = _parse_date(value)
         if day is None:
-            self.fail(key, f"not a date: {value!r} (write 2014-01-23)")
+            self.fail(key, f"not a date: {_shown(value)} (write 2014-01-23)")
         elif day > self.today:
             self.fail(key, f"{day.isoformat()} is after today")
         return day
@@ -214,7 +226,7 @@ class _Row:
         try:
             return kind(value)
         except ValueError:
-            self.fail(key, f"unknown value {value!r}; one of: {', '.join(m.value for m in kind)}")
+            self.fail(key, f"unknown value {_shown(value)}; one of: {', '.join(kind)}")
             return None
 
     def cadre(self, key: str, *, required: bool = False) -> int | None:
@@ -227,7 +239,9 @@ class _Row:
         if len(found) != 1:
             self.fail(
                 key,
-                f"no cadre named {name!r}" if not found else f"{len(found)} cadres named {name!r}",
+                f"no cadre named {_shown(name)}"
+                if not found
+                else f"{len(found)} cadres named {_shown(name)}",
             )
             return None
         return found[0]
@@ -266,7 +280,7 @@ def _check_row(context: Context, row: _Row) -> tuple[dict[str, Any], tuple[str, 
     ledger_name = row.get("ledger").lower()
     ledger = visible_ledger(context, ledger_name)
     if ledger is None or ledger not in VILLAGE_LEDGERS or ledger not in row.lookups.writable:
-        row.fail("ledger", f"unknown village ledger {ledger_name!r}")
+        row.fail("ledger", f"unknown village ledger {_shown(ledger_name)}")
         return None
     category, item_reasons = _classification(row, ledger)
     place, household_id = _place(row, ledger)
@@ -344,7 +358,7 @@ def _classification(row: _Row, ledger: Ledger) -> tuple[str | None, tuple[str, .
     if category is None:
         row.fail("category", "required")
     elif category not in CATALOG[ledger].categories:
-        row.fail("category", f"unknown category {category!r} of {ledger.value}")
+        row.fail("category", f"unknown category {_shown(category)} of {ledger.value}")
     return category, ()
 
 
@@ -357,7 +371,7 @@ def _place(row: _Row, ledger: Ledger) -> tuple[Area | None, int | None]:
     if code != lookups.village.code:
         row.fail(
             "area_code",
-            f"{code} is not the code of {lookups.village.name} ({lookups.village.code})",
+            f"{_shown(code)} is not the code of {lookups.village.name} ({lookups.village.code})",
         )
         return None, None
     place = lookups.village
@@ -365,7 +379,7 @@ def _place(row: _Row, ledger: Ledger) -> tuple[Area | None, int | None]:
     if group_name:
         group = lookups.groups.get(group_name)
         if group is None:
-            row.fail("group", f"no group {group_name!r} in {lookups.village.name}")
+            row.fail("group", f"no group {_shown(group_name)} in {lookups.village.name}")
             return None, None
         place = group
     number = row.get("household")
@@ -376,7 +390,7 @@ def _place(row: _Row, ledger: Ledger) -> tuple[Area | None, int | None]:
         if home is None:
             row.fail(
                 "household_group" if row.get("household_group") else "group",
-                "a household needs its group" if not home_name else f"no group {home_name!r}",
+                "a household needs its group" if not home_name else f"no group {_shown(home_name)}",
             )
             return None, None
         if place.level is AreaLevel.GROUP and home.id != place.id:
@@ -384,7 +398,7 @@ def _place(row: _Row, ledger: Ledger) -> tuple[Area | None, int | None]:
             return None, None
         household_id = lookups.households.get((home.id, number))
         if household_id is None:
-            row.fail("household", f"no household {number!r} in {home_name}")
+            row.fail("household", f"no household {_shown(number)} in {_shown(home_name)}")
     elif CATALOG[ledger].household_required:
         row.fail("household", "this ledger needs the household")
     return place, household_id

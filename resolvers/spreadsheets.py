@@ -15,11 +15,13 @@ import io
 import re
 import zipfile
 from collections.abc import Iterable, Iterator, Sequence
+from xml.etree import ElementTree
 
 from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
 from openpyxl.worksheet.datavalidation import DataValidation
+
+from resolvers import cells
 
 
 @dataclasses.dataclass(frozen=True)
@@ -73,7 +75,16 @@ COLUMNS: tuple[Column, ...] = (
 )
 KEYS = tuple(column.key for column in COLUMNS)
 MAX_ROWS = 50_000
+# Free text is kept exactly as written (a title may start with a tab); keys, codes,
+# names and dates are trimmed.
+FREE_TEXT = frozenset({"title", "description", "method", "plan", "escalated_to", "decline_reason"})
+ROW = ""  # the column of a row error that is about the whole row
 _BRACKETED = re.compile(r"[(（]\s*([a-z_]+)\s*[)）]\s*$")
+_BAD_REFERENCE = re.compile(rb"&#(?:[xX]([0-9A-Fa-f]+)|([0-9]+));")
+_BAD_RAW = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\ufffe\uffff\udc80-\udcff]")
+# A CSV cell may be as long as the file; the row check then names it (csv's own limit,
+# 131,072 characters, would otherwise fail the whole read).
+csv.field_size_limit(2**31 - 1)
 
 
 class SheetError(Exception):
@@ -84,6 +95,8 @@ class SheetError(Exception):
 class SheetRow:
     number: int  # as the spreadsheet numbers it: the header is row 1
     values: dict[str, str]
+    # Cells that cannot be read as text, by column key (ROW: the whole row), and why.
+    problems: dict[str, str] = dataclasses.field(default_factory=dict)
 
 
 def _header_key(text: str) -> str | None:
@@ -99,7 +112,7 @@ def _header_key(text: str) -> str | None:
     return None
 
 
-def _cell_text(value: object) -> str:
+def _cell_text(value: object, *, xlsx: bool) -> str:
     if value is None:
         return ""
     if isinstance(value, dt.datetime):
@@ -108,39 +121,118 @@ def _cell_text(value: object) -> str:
         return value.isoformat()
     if isinstance(value, float) and value.is_integer():
         return str(int(value))
-    return str(value).strip()
+    if isinstance(value, str):
+        return cells.from_xlsx(value) if xlsx else cells.from_csv(value)
+    return str(value)
 
 
-def _raw_rows(content: bytes, file_name: str) -> Iterator[list[object]]:
-    if file_name.lower().endswith(".csv"):
+@dataclasses.dataclass(frozen=True)
+class _Raw:
+    cells: list[object]
+    problem: str | None = None  # the record could not be read (CSV syntax)
+
+
+def _csv_rows(content: bytes) -> Iterator[_Raw]:
+    try:
+        text = content.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        # Bytes that are not UTF-8 become lone surrogates (U+DC80–U+DCFF): the rows that
+        # hold them get row errors; a header that holds them makes the file unreadable.
+        text = content.removeprefix(b"\xef\xbb\xbf").decode("utf-8", "surrogateescape")
+    reader = csv.reader(io.StringIO(text, newline=""), strict=True)
+    while True:
         try:
-            text = content.decode("utf-8-sig")
-        except UnicodeDecodeError as error:
-            raise SheetError("the CSV file is not UTF-8 text") from error
-        if "\x00" in text:
-            raise SheetError("the CSV file contains NUL characters")
-        yield from csv.reader(io.StringIO(text))
-        return
-    if not file_name.lower().endswith(".xlsx"):
-        raise SheetError("the file must be .xlsx or .csv")
+            record = next(reader)
+        except StopIteration:
+            return
+        except csv.Error as error:
+            # The reader goes on at the next line; the file is refused by this row error.
+            yield _Raw([], f"malformed CSV near line {reader.line_num}: {error}")
+            continue
+        yield _Raw(list(record))
+
+
+class _BadXml(Exception):
+    """XML that cannot hold what a cell says: read again, repaired."""
+
+
+def _xlsx_rows(content: bytes) -> Iterator[_Raw]:
     try:
         book = load_workbook(io.BytesIO(content), read_only=True, data_only=True)
-    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError, OSError) as error:
+    except ElementTree.ParseError as error:
+        raise _BadXml from error
+    except Exception as error:  # openpyxl fails in many ways on files that are not XLSX
         raise SheetError("the file is not a readable XLSX workbook") from error
     try:
         for row in book.worksheets[0].iter_rows(values_only=True):
-            yield list(row)
+            yield _Raw(list(row))
+    except ElementTree.ParseError as error:
+        raise _BadXml from error
+    except Exception as error:
+        raise SheetError("the file is not a readable XLSX workbook") from error
     finally:
         book.close()
 
 
+def _repaired(content: bytes) -> bytes:
+    def reference(match: re.Match[bytes]) -> bytes:
+        hexa, decimal = match.groups()
+        code = int(hexa, 16) if hexa else int(decimal)
+        legal = code in (0x9, 0xA, 0xD) or 0x20 <= code <= 0xD7FF
+        legal = legal or 0xE000 <= code <= 0xFFFD or 0x10000 <= code <= 0x10FFFF
+        return match.group(0) if legal else b"_x%04X_" % min(code, 0xFFFF)
+
+    def raw(match: re.Match[str]) -> str:
+        return f"_x{ord(match.group(0)):04X}_"
+
+    source = zipfile.ZipFile(io.BytesIO(content))
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as target:
+        for info in source.infolist():
+            data = source.read(info)
+            if info.filename.endswith(".xml"):
+                data = _BAD_REFERENCE.sub(reference, data)
+                text = _BAD_RAW.sub(raw, data.decode("utf-8", "surrogateescape"))
+                data = text.encode("utf-8")
+            target.writestr(info, data)
+    return buffer.getvalue()
+
+
+def _raw_rows(content: bytes, file_name: str) -> tuple[Iterator[_Raw], bool]:
+    name = file_name.lower()
+    if name.endswith(".csv"):
+        return _csv_rows(content), False
+    if not name.endswith(".xlsx"):
+        raise SheetError("the file must be .xlsx or .csv")
+    return _xlsx_rows(content), True
+
+
 def read(content: bytes, file_name: str) -> list[SheetRow]:
     """The sheet's rows as text by column key; blank rows skipped."""
-    rows = _raw_rows(content, file_name)
+    try:
+        return _read(content, file_name)
+    except _BadXml:
+        pass
+    # XML that cannot hold what a cell says (&#0;, a lone surrogate, raw control bytes,
+    # bytes that are not UTF-8): read again with those written as OOXML escapes, so that
+    # the row with the cell gets a row error.
+    try:
+        return _read(_repaired(content), file_name)
+    except _BadXml as error:
+        raise SheetError(f"the file is not a readable XLSX workbook ({error.__cause__})") from error
+
+
+def _read(content: bytes, file_name: str) -> list[SheetRow]:
+    rows, xlsx = _raw_rows(content, file_name)
     header = next(rows, None)
     if header is None:
         raise SheetError("the file is empty")
-    keys = [_header_key(_cell_text(cell)) for cell in header]
+    header_texts = [_cell_text(cell, xlsx=xlsx) for cell in header.cells]
+    why = header.problem or next(filter(None, map(cells.problem, header_texts)), None)
+    if why is not None:
+        what = "XLSX" if xlsx else "CSV"
+        raise SheetError(f"the {what} file's header row is not UTF-8 text: {why}")
+    keys = [_header_key(text) for text in header_texts]
     missing = [c.header for c in COLUMNS if c.required and c.key not in keys]
     if missing:
         raise SheetError("missing columns: " + ", ".join(missing))
@@ -149,14 +241,22 @@ def read(content: bytes, file_name: str) -> list[SheetRow]:
         raise SheetError("a column appears twice")
     result: list[SheetRow] = []
     for number, raw in enumerate(rows, start=2):
-        values = {
-            key: _cell_text(cell) for key, cell in zip(keys, raw, strict=False) if key is not None
-        }
-        if not any(values.values()):
+        values: dict[str, str] = {}
+        problems: dict[str, str] = {}
+        if raw.problem:
+            problems[ROW] = raw.problem
+        for key, cell in zip(keys, raw.cells, strict=False):
+            if key is None:
+                continue
+            text = _cell_text(cell, xlsx=xlsx)
+            if (why := cells.problem(text)) is not None:
+                problems[key], text = why, ""  # never echoed back, never stored
+            values[key] = text if key in FREE_TEXT else text.strip()
+        if not problems and not any(value.strip() for value in values.values()):
             continue
         if len(result) >= MAX_ROWS:
             raise SheetError(f"at most {MAX_ROWS} rows per file")
-        result.append(SheetRow(number=number, values=values))
+        result.append(SheetRow(number=number, values=values, problems=problems))
     return result
 
 
@@ -166,7 +266,7 @@ def write_xlsx(rows: Iterable[Sequence[object]], *, title: str = "台账") -> by
     sheet = book.create_sheet(title)
     sheet.append([column.header for column in COLUMNS])
     for row in rows:
-        sheet.append(list(row))
+        sheet.append(cells.xlsx_row(sheet, list(row)))
     buffer = io.BytesIO()
     book.save(buffer)
     return buffer.getvalue()
