@@ -254,10 +254,15 @@ def _check_rows(
     reasons: list[tuple[str, ...]] = []
     events: list[dict[str, Any]] = []
     errors: list[RowError] = []
+    seen: dict[tuple[object, ...], int] = {}
     today = context.today()
     for sheet_row in rows:
         row = _Row(sheet_row, lookups, today)
         checked = _check_row(context, row)
+        if checked is not None and not row.errors:
+            first = seen.setdefault(_receipt(*checked), sheet_row.number)
+            if first != sheet_row.number:
+                row.fail(spreadsheets.ROW, f"the same item as row {first} (a duplicate row)")
         errors += row.errors
         if checked is not None and not row.errors:
             item, item_reasons = checked
@@ -274,6 +279,17 @@ def _check_rows(
                 }
             )
     return items, reasons, events, errors
+
+
+def _receipt(item: dict[str, Any], reasons: tuple[str, ...]) -> tuple[object, ...]:
+    """What identifies an item in a sheet: what was received, where, from whom, when, by whom.
+
+    Two rows alike in all of it are one item written twice, whatever their handling
+    columns say (the same item in two states is no less a duplicate); rows that differ
+    in the description are two items.
+    """
+    keys = ("ledger", "category", "area_id", "household_id", "title", "description")
+    return (*(item[key] for key in keys), item["received_on"], item["received_by_id"], reasons)
 
 
 def _check_row(context: Context, row: _Row) -> tuple[dict[str, Any], tuple[str, ...]] | None:

@@ -247,8 +247,15 @@ async def _apply(
                     "received_on": "2014-01-09",
                     "received_by": "李四",
                 }
+                # Distinct titles: rows alike in their receipt are duplicates, refused.
                 sheet = spreadsheets.write_xlsx(
-                    [[values.get(col.key, "") for col in spreadsheets.COLUMNS]] * rows
+                    [
+                        [
+                            {**values, "title": f"导入{n}"}.get(col.key, "")
+                            for col in spreadsheets.COLUMNS
+                        ]
+                        for n in range(rows)
+                    ]
                 )
                 imported = await ledger_import.import_sheet(
                     context, village_id=tree.village_id, file_name="x.xlsx", content=sheet,

@@ -156,7 +156,7 @@ async def test_a_bad_file_writes_nothing_and_names_every_bad_cell(
             _row(group="九组"),  # row 6
             _row(status="resolved"),  # row 7: closed without date or resolution
             _row(ledger="key_work", category="other"),  # row 8: a department ledger
-            _row(),  # row 9: good
+            _row(title="另一件"),  # row 9: good (row 2 again would be a duplicate)
         ]
     )
     result = await import_file(client, tree, content)

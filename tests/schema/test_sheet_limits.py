@@ -3,9 +3,9 @@
 Every way a CSV or an XLSX can carry what cannot be stored — a cell longer than a
 cell may be, malformed CSV quoting, NUL, lone UTF-16 surrogates (escaped as Excel
 writes them, or as character references and raw bytes in the XML), bytes that are
-not UTF-8: the import answers row errors at the right row and column,
-never a 500, and writes nothing. Other control characters are text, as the API
-takes them.
+not UTF-8 — and rows that repeat another row's item: the import answers row
+errors at the right row and column, never a 500, and writes nothing. Other
+control characters are text, as the API takes them.
 """
 
 from __future__ import annotations
@@ -105,6 +105,20 @@ CASES: list[Case] = [
     # bytes that are not UTF-8
     ("csv", lambda: as_csv([row()]) + b"livelihood,\xff\xfe\n", {(3, "category")}, "UTF-8"),
     ("xlsx", lambda: patched_xlsx("MARK", b"a\xffb"), {(3, "title")}, "UTF-8"),
+    # rows that repeat another row's item
+    ("csv", lambda: as_csv([row(), row(category="road"), row()]), {(4, "")}, "row 2"),
+    (
+        "xlsx",
+        lambda: as_xlsx([row(), row(received_on="2014/1/23", status="received"), row()]),
+        {(3, ""), (4, "")},
+        "duplicate",
+    ),
+    (
+        "xlsx",  # the same receipt in another state is the same item twice
+        lambda: as_xlsx([row(), row(status="assigned", responsible="赵六", method="协调")]),
+        {(3, "")},
+        "duplicate",
+    ),
 ]
 
 
@@ -126,6 +140,14 @@ async def test_a_bad_cell_or_record_is_a_row_error_and_writes_nothing(
     # Nothing is echoed at length: the message names the problem, not the cell.
     assert all(len(error["message"]) < 200 for error in result["rowErrors"])
     assert await counts(sessionmaker) == (0, 0)
+
+
+async def test_rows_that_differ_in_the_description_are_two_items(
+    client: httpx.AsyncClient, tree: Tree
+) -> None:
+    content = as_xlsx([row(description="东头"), row(description="西头")])
+    result = await run_import(client, tree, content, "two.xlsx")
+    assert (result["imported"], result["rowErrors"]) == (2, [])
 
 
 @pytest.mark.parametrize(
