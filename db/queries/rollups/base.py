@@ -128,7 +128,8 @@ class Base:
         scopes.append(needy_scope(self.scopes))
         scopes += [s for _l, s in self.scopes.ledgers]
         covered = []
-        for grants, denied in sorted({(tuple(s.grants), tuple(s.denied)) for s in scopes}):
+        shapes = {(tuple(s.grants), tuple(s.denied)) for s in scopes}
+        for grants, denied in sorted(shapes, key=_shape_order):
             whole = [g.path for g in grants if g.department_id is None]
             if not whole:
                 return true()
@@ -234,3 +235,10 @@ class Base:
         self.readers.append((need, "list", [name]))
 
     # -- base rows -----------------------------------------------------------------------
+
+
+def _shape_order(shape: tuple[tuple[Any, ...], tuple[str, ...]]) -> Any:
+    """A total order of scope shapes (a grant's department may be None: not comparable
+    with a department's id by ``<``), so one shape always gives one statement text."""
+    grants, denied = shape
+    return [(g.path, g.department_id is not None, g.department_id or 0) for g in grants], denied
