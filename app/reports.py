@@ -31,9 +31,11 @@ from starlette.routing import Route
 from strawberry import Schema
 
 from app.files import XLSX
+from db.engine import Unavailable
 from resolvers import cells, report_table, saved_queries
 from resolvers.access import Access
 from resolvers.context import Context
+from schema.errors import SERVICE_UNAVAILABLE
 from schema.limits import NUL_MESSAGE
 
 log = logging.getLogger("grassroots.reports")
@@ -124,6 +126,9 @@ class Runner:
             await context.close()
         if result.errors:
             codes = {(error.extensions or {}).get("code") for error in result.errors}
+            if SERVICE_UNAVAILABLE in codes:
+                # The door (app.observability) answers it 503 with Retry-After.
+                raise Unavailable("the database became unavailable during a report")
             if codes & {"INTERNAL_SERVER_ERROR", "TIMEOUT"}:
                 # Masked already (and logged under the request id): no detail here.
                 raise ReportError(500, "Internal server error")

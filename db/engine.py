@@ -105,6 +105,12 @@ _UNAVAILABLE_TYPES: tuple[type[BaseException], ...] = (
 )
 
 
+class Unavailable(exc.DisconnectionError):
+    """Raised where a layer above learnt the database was unavailable (a GraphQL
+    execution answered ``SERVICE_UNAVAILABLE``): the door answers it 503 like the
+    driver's own error."""
+
+
 def is_unavailable(error: BaseException | None) -> bool:
     """Whether ``error`` (or what caused it) means the database is unavailable.
 
