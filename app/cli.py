@@ -6,7 +6,7 @@ import asyncio
 import sys
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import TypeVar
+from typing import NoReturn, TypeVar
 
 import typer
 from rich.console import Console
@@ -84,6 +84,11 @@ def _run_system(action: Callable[[Context], Awaitable[T]]) -> T:
             await engine.dispose()
 
     return asyncio.run(run())
+
+
+def _fail(message: str) -> NoReturn:
+    console.print(message, style="red", markup=False)  # a file's text is not markup
+    raise typer.Exit(1)
 
 
 def _value(outcome: Outcome[T]) -> T:
@@ -358,9 +363,16 @@ def policy_load(
     file: Path | None = typer.Option(None, help="A policy CSV (default: the shipped matrix)"),
 ) -> None:
     """Replace the role matrix in the database; every process reloads it at once."""
-    from policies.authorizer import rules_from_text
+    from policies.authorizer import PolicyFileError, rules_from_text
 
-    rules = rules_from_text(file.read_text(encoding="utf-8")) if file else shipped_rules()
+    try:
+        rules = rules_from_text(file.read_bytes().decode("utf-8")) if file else shipped_rules()
+    except UnicodeDecodeError as error:
+        _fail(f"{file}: not UTF-8 text (byte {error.start})")
+    except PolicyFileError as error:
+        _fail(f"{file}: {error}; nothing loaded")
+    except OSError as error:
+        _fail(f"{file}: {error.strerror}")
 
     async def run(context: Context) -> int:
         return await admin.load_rules(context, rules, only_if_empty=False)

@@ -55,16 +55,52 @@ def shipped_rules() -> list[Rule]:
     return rules_from_text(POLICY_PATH.read_text(encoding="utf-8"))
 
 
+ACTIONS = ("read", "write")
+EFFECTS = ("allow", "deny")
+NAME_RULE = "1–64 printable characters, no commas, no surrounding spaces"
+
+
+def rule_problems(role: str, obj: str, act: str, eft: str | None) -> list[tuple[str, str]]:
+    """What is wrong with one policy line, as (field, what it must be); the same
+    checks for ``setPolicyRule`` and for a policy file."""
+    problems = []
+    if act not in ACTIONS:
+        problems.append(("action", "read or write"))
+    if eft is not None and eft not in EFFECTS:
+        problems.append(("effect", "allow or deny"))
+    for field, value in (("role", role), ("object", obj)):
+        if (
+            not value
+            or "," in value
+            or len(value) > 64
+            or value != value.strip()
+            or not value.isprintable()
+        ):
+            problems.append((field, NAME_RULE))
+    return problems
+
+
+class PolicyFileError(ValueError):
+    pass
+
+
 def rules_from_text(text: str) -> list[Rule]:
-    """Policy CSV lines (``p, role, object, action, effect``); whole-line # comments."""
+    """Policy CSV lines (``p, role, object, action, effect``); whole-line # comments.
+
+    Every line is checked as ``setPolicyRule`` checks one; the first bad line is
+    named with its number."""
     rules = []
-    for raw in text.splitlines():
+    for number, raw in enumerate(text.splitlines(), start=1):
         line = raw.strip()
         if not line or line.startswith("#"):
             continue
         kind, *fields = (part.strip() for part in line.split(","))
-        if kind != "p" or len(fields) != 4 or fields[3] not in ("allow", "deny"):
-            raise ValueError(f"bad policy line: {raw!r}")
+        if kind != "p" or len(fields) != 4:
+            raise PolicyFileError(f"line {number}: not `p, role, object, action, effect`")
+        problems = rule_problems(*fields)
+        if problems:
+            said = "; ".join(f"{field} must be {rule}" for field, rule in problems)
+            raise PolicyFileError(f"line {number}: {said}")
         rules.append(Rule(*fields))
     return rules
 

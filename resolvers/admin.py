@@ -17,7 +17,7 @@ from db.engine import write_transaction
 from db.models import AreaLevel, AuditEvent, User
 from db.queries import access as access_queries
 from db.queries.pagination import Page
-from policies.authorizer import Decision, Rule
+from policies.authorizer import Decision, Rule, rule_problems
 from policies.permissions import LEDGER_KINDS, Act, Obj, Role, ledger_object
 from resolvers import checks, references
 from resolvers.access import Access, Grant
@@ -27,7 +27,6 @@ from resolvers.errors import ArgumentError, ErrorCode, InputError
 from resolvers.pagination import page_request
 from resolvers.writes import Outcome, Rejected
 
-EFFECTS = ("allow", "deny")
 # What an action may name: a concrete object, never a pattern ("ledger.*", "ledger.x").
 OBJECTS = frozenset(o.value for o in Obj) | frozenset(ledger_object(k) for k in LEDGER_KINDS)
 ACTIONS = tuple(a.value for a in Act)
@@ -158,14 +157,10 @@ async def set_rule(
     """Set (or with ``eft`` None remove) one line of the role matrix."""
     if context.access.scope(Obj.ACCESS, Act.WRITE).empty:
         return Outcome(errors=_denied().errors)
-    errors = []
-    if act not in ACTIONS:
-        errors.append(InputError(ErrorCode.OUT_OF_RANGE, "action", "read or write"))
-    if eft is not None and eft not in EFFECTS:
-        errors.append(InputError(ErrorCode.OUT_OF_RANGE, "effect", "allow or deny"))
-    for field, value in (("role", role), ("object", obj)):
-        if not value or "," in value or len(value) > 64 or value != value.strip():
-            errors.append(InputError(ErrorCode.OUT_OF_RANGE, field, "1–64 characters, no commas"))
+    errors = [
+        InputError(ErrorCode.OUT_OF_RANGE, field, rule)
+        for field, rule in rule_problems(role, obj, act, eft)
+    ]
     if errors:
         return Outcome(errors=tuple(errors))
     async with write_transaction(context.sessionmaker) as session:
