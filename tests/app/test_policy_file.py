@@ -8,8 +8,8 @@ as it was.
 
 from __future__ import annotations
 
+import asyncio
 import os
-import subprocess
 import sys
 from pathlib import Path
 
@@ -46,16 +46,19 @@ async def test_a_bad_policy_file_is_refused_and_loads_nothing(
     before = await _rules(engine)
     path = tmp_path / "policy.csv"
     path.write_bytes(content)
-    result = subprocess.run(
-        [GRASSROOTS, "policy", "load", "--file", str(path)],
+    process = await asyncio.create_subprocess_exec(
+        GRASSROOTS,
+        "policy",
+        "load",
+        "--file",
+        str(path),
         env={**os.environ, "DATABASE_URL": database_url, "COLUMNS": "200"},
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.STDOUT,
     )
-    out = result.stdout + result.stderr
-    assert result.returncode == 1, out
+    output, _ = await asyncio.wait_for(process.communicate(), timeout=60)
+    out = output.decode(errors="replace")
+    assert process.returncode == 1, out
     assert said in out
     assert "Traceback" not in out
     assert await _rules(engine) == before
