@@ -217,7 +217,9 @@ class GraphQLEndpoint:
         self.metrics = metrics or Metrics()
         self.registered: LRUCache[str, str] = LRUCache(maxsize=config.apq_cache_size)
         self.ide_html = get_graphql_ide_html(graphql_ide="graphiql") if config.graphiql else ""
-        self.fast = FastPath(schema._schema) if config.fast_path else None
+        self.fast = (
+            FastPath(schema._schema, count=self.metrics.rollup_answer) if config.fast_path else None
+        )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         request = Request(scope, receive)
@@ -360,14 +362,14 @@ class GraphQLEndpoint:
         try:
             if plan is not None and plan.verified and self.fast is not None:
                 try:
-                    data = await self.fast.run(plan, params.variables, context)
+                    data = await self.fast.answer(plan, params.variables, context)
                 except Exception as error:
                     if is_unavailable(error):
                         raise  # ordinary execution would meet it too: 503 (app.observability)
                     log.exception("the compiled path failed; ordinary execution answers")
                     data = None
-                if data is not None:
-                    return ExecutionResult(data=data, errors=None)
+                if data is not None:  # JSON already: the response embeds it as it is
+                    return ExecutionResult(data=orjson.Fragment(data), errors=None)  # type: ignore[arg-type]
             result = await self.schema.execute(
                 document.text,
                 variable_values=params.variables,

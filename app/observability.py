@@ -82,6 +82,17 @@ class Metrics:
             registry=self.registry,
         )
 
+        self.rollup_answers = Counter(
+            "grassroots_rollup_answers",
+            "Answers of the compiled rollup path, by how: kept (from the response cache),"
+            " changed (kept, but its area had moved on: computed again), computed",
+            ["outcome"],
+            registry=self.registry,
+        )
+
+    def rollup_answer(self, outcome: str) -> None:
+        self.rollup_answers.labels(outcome=outcome).inc()
+
     def error(self, code: str) -> None:
         self.errors.labels(code=code).inc()
 

@@ -274,6 +274,17 @@ class Bench:
         self.sent = 0
         self.writer: asyncio.Task[None] | None = None
 
+    async def answers(self) -> dict[str, float]:
+        """The compiled path's answers so far, by outcome (kept, changed, computed), as the
+        process that answers this request counts them (all of them with one worker)."""
+        text = (await self.http.get(f"{self.server.base}/metrics")).text
+        found: dict[str, float] = {}
+        for line in text.splitlines():
+            if line.startswith("grassroots_rollup_answers_total{"):
+                labels, value = line.rsplit(" ", 1)
+                found[labels.split('"')[1]] = float(value)
+        return found
+
     async def gql(self, body: dict[str, Any]) -> dict[str, Any]:
         response = await self.http.post(
             f"{self.server.base}/graphql", json=body, headers=self.headers
@@ -439,9 +450,13 @@ async def _query(
     with measure.Span(pid=bench.server.pid) as s1:
         c1 = await _wrk(graphql, script, c=1, seconds=c1_seconds)
     await bench.gql(target.body)  # still answering, and without errors
+    before = await bench.answers()
     with measure.Span(pid=bench.server.pid) as s16:
         c16 = await _wrk(graphql, script, c=16, seconds=args.seconds)
+    after = await bench.answers()
     await bench.gql(target.body)
+    kept = after.get("kept", 0) - before.get("kept", 0)
+    computed = after.get("computed", 0) - before.get("computed", 0)
     floor = await _python(
         "-m", "bench.floor", bench.fx.url, target.floor, "--code", target.code,
         "--as-of", AS_OF, "--calls", str(args.c1_calls), "--c1-seconds", str(args.c1_seconds),
@@ -463,6 +478,8 @@ async def _query(
             "server_cpu_c1": s1.share,
             "server_cpu_c16": s16.share,
             "box_busy_c16": s16.box,
+            # of the compiled path's answers during the c16 run, the share from the cache
+            "kept_c16": kept / (kept + computed) if kept + computed else None,
         },
         "floor": floor,
         "throughput_ratio": c16["rps"] / floor["rps_c16"],
@@ -688,17 +705,29 @@ def report(results: dict[str, Any]) -> str:
             " the floor's client, and the whole box",
             "",
             "| query | wrk c16 | wrk c1 | server c16 | floor client c16 | box busy, API c16"
-            " | box busy, floor c16 | c1 requests, API / floor | background visits |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+            " | box busy, floor c16 | c1 requests, API / floor | background visits"
+            " | kept answers, c16 |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for key, q in found["queries"].items():
             api, floor = q["api"], q["floor"]
+            kept = api.get("kept_c16")
+            # with several workers, the share is one process's (the one /metrics reached)
+            share = "–" if kept is None else f"{100 * kept:.0f}%"
             out.append(
                 f"| {key} | {api['wrk_cpu_c16']:.2f} | {api['wrk_cpu_c1']:.2f} |"
                 f" {api['server_cpu_c16']:.2f} | {floor['cpu_c16']:.2f} |"
                 f" {api['box_busy_c16']:.2f} | {floor['box_busy_c16']:.2f} |"
                 f" {api['c1_requests']} / {floor['c1_calls']} | {q['background_visits']} |"
+                f" {share} |"
             )
+        out += [
+            "",
+            "kept answers: of the compiled path's answers during the c16 run, the share"
+            " served from the exact response cache (the area's version unchanged; the"
+            " background writer moves the county's on every visit); with several workers,"
+            " one process's share.",
+        ]
         out.append("")
         if "recordVisit c16" in found:
             w = found["recordVisit c16"]

@@ -70,6 +70,11 @@ CONDOLENCE_PEOPLE = "condolence_people"
 ITEMS = "items"  # key: ledger|category|status
 ITEM_STATUS = "item_status"  # key: ledger|status (the coarse view most screens show)
 NEEDY = "needy"
+# Not a count: how many writes have changed anything in the area's subtree (its rows,
+# its children, their counts). Every write bumps it for each area whose subtree it
+# touched, with its counters, so it only ever grows; a cached rollup response of an
+# area is still exact while the area's version is the one it was read with.
+VERSION = "version"
 
 Counts = dict[tuple[int, str, str], int]
 
@@ -120,13 +125,21 @@ async def bump(session: AsyncSession, deltas: Mapping[tuple[str, str, str], int]
     """Add ``deltas`` keyed (area path, metric, key) to the area and all its ancestors."""
     pending: tuple[Rows, dict[int, int]] | None = session.info.get(_DEFERRED)
     rows, depths = pending or (defaultdict(int), {})
-    for (path, metric, key), delta in deltas.items():
+    # Every area a write touched changes version, even when its counts came out even.
+    touched = {(path, VERSION, ""): 1 for path, _metric, _key in deltas}
+    for (path, metric, key), delta in {**deltas, **touched}.items():
         if delta:
             for depth, area_id in enumerate(ancestor_ids(path)):
                 rows[(area_id, metric, key)] += delta
                 depths[area_id] = depth
     if _DEFERRED not in session.info:
         await _upsert(session, rows, depths)
+
+
+async def changed(session: AsyncSession, *paths: str) -> None:
+    """The areas of ``paths`` (and their ancestors) changed in a way no count shows: their
+    rows or their children. Their versions move on."""
+    await bump(session, {(path, VERSION, ""): 0 for path in paths})
 
 
 async def _upsert(session: AsyncSession, rows: Rows, depths: Mapping[int, int]) -> None:
@@ -170,6 +183,7 @@ async def visits_recorded(session: AsyncSession, visit_ids: Sequence[int]) -> No
     """Count newly inserted visits: a handful of statements however many there are."""
     if not visit_ids:
         return
+    home = Area.__table__.alias("home")  # the visiting cadre's area (its counts by window)
     rows = (
         await session.execute(
             select(
@@ -178,9 +192,12 @@ async def visits_recorded(session: AsyncSession, visit_ids: Sequence[int]) -> No
                 Visit.condolence_fen,
                 Visit.people_visited,
                 Area.path,
+                home.c.path,
             )
             .join(Household, Household.id == Visit.household_id)
             .join(Area, Area.id == Household.group_id)
+            .join(Cadre, Cadre.id == Visit.cadre_id)
+            .outerjoin(home, home.c.id == Cadre.area_id)
             .where(Visit.id.in_(visit_ids))
         )
     ).all()
@@ -188,7 +205,9 @@ async def visits_recorded(session: AsyncSession, visit_ids: Sequence[int]) -> No
     per_household: dict[int, int] = defaultdict(int)
     per_pair: dict[tuple[int, int], int] = defaultdict(int)
     group_of: dict[int, str] = {}
-    for household_id, cadre_id, fen, people, path in rows:
+    for household_id, cadre_id, fen, people, path, cadre_path in rows:
+        if cadre_path is not None:
+            deltas[(cadre_path, VERSION, "")] = 0  # bump() makes it the area's version change
         deltas[(path, VISITS, "")] += 1
         deltas[(path, CONDOLENCE_FEN, "")] += fen or 0
         deltas[(path, CONDOLENCE_PEOPLE, "")] += people or 0
@@ -301,8 +320,16 @@ def one_visit_counted(visit: CTE) -> CTE:
             path.label("path"), literal(metric, String()).label("metric"), value.label("delta")
         )
 
+    # The visiting cadre's area: its counts by window change, so its version does.
+    home = (
+        select(Area.path)
+        .join(Cadre, Cadre.area_id == Area.id)
+        .join(visit, visit.c.cadre_id == Cadre.id)
+    ).cte("cadre_home")
     deltas = union_all(
         delta(visit.c.path, VISITS, literal(1, Integer())),
+        delta(visit.c.path, VERSION, literal(1, Integer())),
+        delta(home.c.path, VERSION, literal(1, Integer())),
         delta(visit.c.path, CONDOLENCE_FEN, visit.c.condolence_fen).where(
             visit.c.condolence_fen > 0
         ),
@@ -406,9 +433,8 @@ async def item_moved(
     before: tuple[str, str, str, str, int | None],
     after: tuple[str, str, str, str, int | None],
 ) -> None:
-    """An item's (path, ledger, category, status, department) changed in a transition."""
-    if before == after:
-        return
+    """An item's (path, ledger, category, status, department) changed in a transition
+    (or only what these do not name, such as its closing day: its areas change version)."""
     old_path, *old = before
     new_path, *new = after
     deltas: dict[tuple[str, str, str], int] = defaultdict(int)
@@ -518,12 +544,13 @@ async def stored(session: AsyncSession) -> Counts:
     rows = await session.execute(
         select(AreaCounter.area_id, AreaCounter.metric, AreaCounter.key, AreaCounter.value)
     )
-    return {(a, m, k): v for a, m, k, v in rows.all() if v}
+    return {(a, m, k): v for a, m, k, v in rows.all() if v and m != VERSION}
 
 
 async def rebuild(session: AsyncSession) -> int:
-    """Replace counters and tallies with a recount from the base rows; returns counters."""
-    await session.execute(delete(AreaCounter))
+    """Replace counters and tallies with a recount from the base rows; returns counters.
+    Every area's version moves on (versions are never reset)."""
+    await session.execute(delete(AreaCounter).where(AreaCounter.metric != VERSION))
     await session.execute(delete(HouseholdTally))
     await session.execute(delete(CadreTally))
     await session.execute(
@@ -563,4 +590,14 @@ async def rebuild(session: AsyncSession) -> int:
     ]
     for start in range(0, len(values), 5000):
         await session.execute(insert(AreaCounter), values[start : start + 5000])
+    moved = _insert(session, AreaCounter).from_select(
+        ["area_id", "metric", "key", "value"],
+        select(Area.id, literal(VERSION), literal(""), literal(1)).where(true()),
+    )
+    await session.execute(
+        moved.on_conflict_do_update(
+            index_elements=["area_id", "metric", "key"],
+            set_={"value": AreaCounter.value + 1},
+        )
+    )
     return len(values)

@@ -18,9 +18,10 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Callable, Hashable, Mapping
 from typing import Any
 
+import orjson
 from cachetools import LRUCache
 from graphql import (
     FieldNode,
@@ -45,6 +46,7 @@ from resolvers.rollups import (
     LISTS,
     PERCENTS,
     NotPlain,
+    Reading,
     RollupSelection,
     TargetRow,
     read_selection,
@@ -80,6 +82,7 @@ class Plan:
     fragments: dict[str, FragmentDefinitionNode]
     # per root field: response key, the field (None: __typename), its output, its depth
     roots: list[tuple[str, FieldNode | None, Out, int]]
+    key: tuple[str, str | None] = ("", None)  # the document text and operation name
     verified: bool = False
 
 
@@ -180,7 +183,7 @@ def plan_of(text: str, operation_name: str | None) -> Plan | None:
         )
         for root in roots
     ]
-    return Plan(operation, fragments, plan_roots)
+    return Plan(operation, fragments, plan_roots, (text, operation_name))
 
 
 def _depth(node: FieldNode, fragments: Mapping[str, FragmentDefinitionNode]) -> int:
@@ -228,12 +231,44 @@ def _rollup_out(node: FieldNode, fragments: Mapping[str, FragmentDefinitionNode]
     return out
 
 
-class FastPath:
-    """Plans per document text (bounded), and their execution."""
+@dataclasses.dataclass(frozen=True)
+class Cached:
+    """A response's ``data`` as sent, and what it was read from."""
 
-    def __init__(self, schema: GraphQLSchema, size: int = 1000) -> None:
+    data: bytes
+    reading: Reading
+
+
+# What decides a compiled answer besides the rows: the document, the variables as sent,
+# the caller's scopes (under one policy version) and the day (windows, overdue-as-of).
+CacheKey = tuple[str, str | None, bytes, Hashable, int, dt.date]
+
+
+class FastPath:
+    """Plans per document text (bounded), their execution, and the exact response cache.
+
+    A response of a one-area document is kept with the version its area had when the
+    rollup statement read it. Every write bumps the version of each area it touches
+    and of their ancestors, in its own transaction (``db.counters``); every row of the
+    response lies in the area's subtree. So while the area is at that version the
+    response is what the statement would answer now: a request then costs one
+    primary-key read (which also writes a restricted read's audit line), never a
+    stale answer. The key holds everything else the answer depends on.
+    """
+
+    def __init__(
+        self,
+        schema: GraphQLSchema,
+        size: int = 1000,
+        cache_bytes: int = 32 << 20,
+        count: Callable[[str], None] | None = None,
+    ) -> None:
         self.schema = schema
+        self.count = count or (lambda _outcome: None)  # kept, changed or computed
         self.plans: LRUCache[tuple[str, str | None], Plan | None] = LRUCache(maxsize=size)
+        self.responses: LRUCache[CacheKey, Cached] = LRUCache(
+            maxsize=cache_bytes, getsizeof=lambda cached: len(cached.data) + 200
+        )
         decimal, date = schema.get_type("Decimal"), schema.get_type("Date")
         self._decimal = getattr(decimal, "serialize", str)
         self._date = getattr(date, "serialize", str)
@@ -249,6 +284,35 @@ class FastPath:
     ) -> dict[str, Any] | None:
         """The response's ``data``; None when the variables do not coerce (ordinary
         execution then answers, with its errors)."""
+        found = await self.answer(plan, variables, context)
+        return None if found is None else orjson.loads(found)
+
+    def _key(
+        self, plan: Plan, variables: Mapping[str, Any] | None, context: Context
+    ) -> CacheKey | None:
+        if sum(root is not None for _k, root, _o, _d in plan.roots) != 1:
+            return None  # one area per document: one version tells
+        try:
+            sent = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
+        except TypeError:
+            return None
+        access = context.access
+        scopes = rollup_resolvers.scopes_of(access)
+        text, name = plan.key
+        return (text, name, sent, scopes, access.authorizer.version, context.today())
+
+    async def answer(
+        self, plan: Plan, variables: Mapping[str, Any] | None, context: Context
+    ) -> bytes | None:
+        """The response's ``data`` as JSON, from the cache while it holds; None when the
+        variables do not coerce (ordinary execution then answers, with its errors)."""
+        key = self._key(plan, variables, context)
+        if key is not None and (cached := self.responses.get(key)) is not None:
+            if await rollup_resolvers.unchanged(context, cached.reading):
+                self.count("kept")
+                return cached.data
+            self.responses.pop(key, None)
+            self.count("changed")
         coerced = get_variable_values(
             self.schema, plan.operation.variable_definitions or (), dict(variables or {})
         )
@@ -256,9 +320,10 @@ class FastPath:
             return None
         values = rollup_resolvers.coerced(coerced)
         data: dict[str, Any] = {}
-        for key, root, out, depth in plan.roots:
+        readings: list[Reading] = []
+        for name, root, out, depth in plan.roots:
             if root is None:
-                data[key] = "Query"
+                data[name] = "Query"
                 continue
             code = rollup_resolvers.argument(root, "code", values)
             if not isinstance(code, str):
@@ -267,14 +332,17 @@ class FastPath:
             answered = await rollup_resolvers.rows_by_code(
                 context, code=code, selection=selection, depth=depth
             )
-            data[key] = (
-                _Response(self, plan, answered.rows, values, context.today()).area(
-                    out, answered.rows[0]
-                )
-                if answered.rows
-                else None
-            )
-        return data
+            if answered.rows:
+                response = _Response(self, plan, answered.rows, values, context.today())
+                data[name] = response.area(out, answered.rows[0])
+                readings.append(rollup_resolvers.reading_of(answered))
+            else:
+                data[name] = None
+        body = orjson.dumps(data)
+        self.count("computed")
+        if key is not None and len(readings) == 1:
+            self.responses[key] = Cached(body, readings[0])
+        return body
 
 
 class _Response:

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db import scoping
+from db import counters, scoping
 from db.models import Area, AreaLevel
 from db.paths import child_path, path_end
 from db.scoping import ScopeShape
@@ -89,6 +89,8 @@ async def create(
     await session.flush()
     area.path = child_path(parent.path if parent else None, area.id)
     await session.flush()
+    if parent is not None:
+        await counters.changed(session, parent.path)  # its children are not what they were
     return area
 
 

@@ -65,6 +65,7 @@ __all__ = [
     "Answered",
     "AreaSelection",
     "NotPlain",
+    "Reading",
     "RollupSelection",
     "RollupValue",
     "TargetRow",
@@ -83,9 +84,11 @@ __all__ = [
     "percent_of",
     "read_rollup",
     "read_selection",
+    "reading_of",
     "rollup",
     "rows_by_code",
     "scopes_of",
+    "unchanged",
     "value_of",
 ]
 
@@ -130,6 +133,7 @@ class Answered:
 
     rows: list[TargetRow]
     restricted: list[tuple[int, str]]  # (rows, path) of restricted reads not yet audited
+    audited: bool = False  # the statement wrote the audit line of its restricted reads
 
     def values(
         self, selections: Iterable[RollupSelection], today: dt.date
@@ -177,7 +181,7 @@ async def areas_with_rollups(
     restricted = (
         [] if statement.audits else [(row.restricted, row.path) for row in rows if row.restricted]
     )
-    return Answered(rows, restricted)
+    return Answered(rows, restricted, statement.audits)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -229,6 +233,48 @@ async def rows_by_code(
 ) -> Answered:
     """The area of ``code``, its descendants and their rollups (the compiled path's)."""
     return await _answered(context, code=code, selection=selection, depth=depth)
+
+
+@dataclasses.dataclass(frozen=True)
+class Reading:
+    """What one rollup statement read, kept to tell later whether its answer still holds:
+    the area it started from (every other row is in its subtree), that area's version,
+    and the restricted reads its answer holds (audited again by every request it answers)."""
+
+    area_id: int
+    version: int
+    restricted: tuple[tuple[int, str], ...]  # (rows, path) of each restricted read
+    audited: bool  # the statement writes the audit line (PostgreSQL)
+
+
+def reading_of(answered: Answered) -> Reading:
+    rows = answered.rows
+    restricted = tuple((row.restricted, row.path) for row in rows if row.restricted)
+    return Reading(rows[0].id, rows[0].version, restricted, answered.audited)
+
+
+async def unchanged(context: Context, reading: Reading) -> bool:
+    """Whether nothing under ``reading``'s area has changed since (one tiny statement);
+    when so, its restricted reads are audited for this request as the read itself would
+    have (on PostgreSQL by that statement)."""
+    audit = None
+    if reading.audited and reading.restricted:
+        scope = ";".join(sorted(path for _rows, path in reading.restricted))[:2000]
+        audit = rollup_queries.AuditLine(
+            user_id=context.access.user_id or None,
+            request_id=context.request_id,
+            scope=scope,
+            rows=sum(rows for rows, _path in reading.restricted),
+        )
+    same = await context.rollup_statement(
+        lambda connection: rollup_queries.unchanged(
+            connection, reading.area_id, reading.version, audit
+        )
+    )
+    if same and not reading.audited:
+        for rows, path in reading.restricted:
+            context.note_restricted_read("read:rollup", rows, path)
+    return same
 
 
 async def by_code(context: Context, *, code: str, selection: AreaSelection) -> Area | None:

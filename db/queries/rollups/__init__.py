@@ -31,7 +31,8 @@ from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.sql import Select
 
-from db.models import AuditEvent
+from db import counters
+from db.models import AreaCounter, AuditEvent
 from db.queries.rollups.counted import Counted
 from db.queries.rollups.held import Held
 from db.queries.rollups.shapes import (
@@ -54,6 +55,7 @@ __all__ = [
     "LEDGER_FAMILIES",
     "SCALARS",
     "UNDATED",
+    "AuditLine",
     "Compiled",
     "Family",
     "Need",
@@ -64,6 +66,7 @@ __all__ = [
     "compiled",
     "need",
     "run",
+    "unchanged",
 ]
 
 
@@ -88,8 +91,16 @@ class _Builder(Counted, Held):
         for cte, condition in self.ctes:
             query = query.outerjoin(cte, condition)
         restricted = sum(self.restricted, literal(0)) if self.restricted else literal(0)
+        c = AreaCounter.__table__.c
+        version = (
+            select(c.value)
+            .where(c.area_id == t.c.id, c.metric == counters.VERSION, c.key == "")
+            .scalar_subquery()
+        )
         return query.add_columns(
-            restricted.label("restricted"), self._partial().label("partial")
+            restricted.label("restricted"),
+            self._partial().label("partial"),
+            func.coalesce(version, 0).label("version"),
         ).order_by(t.c.path)
 
 
@@ -216,6 +227,66 @@ async def run(
                 values=got,
                 restricted=int(row[index]),
                 partial=bool(row[index + 1]),
+                version=int(row[index + 2]),
             )
         )
     return found
+
+
+# -- still the same ------------------------------------------------------------------
+
+
+@dataclasses.dataclass(frozen=True)
+class AuditLine:
+    """The audit line of a restricted read, as the rollup statement writes it."""
+
+    user_id: int | None
+    request_id: str
+    scope: str  # the paths read, ';'-joined, at most 2000 characters
+    rows: int
+
+
+_VERSION = (
+    "SELECT coalesce(max(value), 0) AS v FROM area_counter"
+    " WHERE area_id = $1::integer AND metric = 'version' AND key = ''"
+)
+_UNCHANGED = f"SELECT v = $2::bigint FROM ({_VERSION}) v"  # noqa: S608 - constant text
+_UNCHANGED_AUDITED = f"""WITH v AS ({_VERSION}),
+audit AS (
+  INSERT INTO audit_event (user_id, action, object_type, scope, rows, request_id)
+  SELECT $3::integer, 'read:rollup', 'ledger_item', $4::text, $5::integer, $6::varchar
+  FROM v WHERE v.v = $2::bigint AND set_config('synchronous_commit', 'off', true) IS NOT NULL
+  RETURNING id
+)
+SELECT v = $2::bigint FROM v"""  # noqa: S608 - constant text
+_UNCHANGED_SQLITE = (
+    "SELECT coalesce(max(value), 0) = ? FROM area_counter"
+    " WHERE area_id = ? AND metric = 'version' AND key = ''"
+)
+
+
+async def unchanged(
+    connection: AsyncConnection, area_id: int, version: int, audit: AuditLine | None
+) -> bool:
+    """Whether the area is at ``version`` still: then nothing under it changed since a
+    statement read it at that version. On PostgreSQL the same statement writes
+    ``audit`` when it is (one round trip for a cached answer); elsewhere the caller
+    audits as after any read."""
+    if connection.dialect.name != "postgresql":
+        found = (await connection.exec_driver_sql(_UNCHANGED_SQLITE, (version, area_id))).scalar()
+        return bool(found)
+    driver = (await connection.get_raw_connection()).driver_connection
+    assert driver is not None
+    if audit is None:
+        return bool(await driver.fetchval(_UNCHANGED, area_id, version))
+    return bool(
+        await driver.fetchval(
+            _UNCHANGED_AUDITED,
+            area_id,
+            version,
+            audit.user_id,
+            audit.scope,
+            audit.rows,
+            audit.request_id,
+        )
+    )

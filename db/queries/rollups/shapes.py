@@ -141,6 +141,7 @@ class TargetRow:
     values: dict[Need, Any]  # scalar families: {metric: int}; lists: list of lists
     restricted: int  # restricted-ledger items the values include
     partial: bool  # some scope covers only part of the area
+    version: int  # the area's version when read (``db.counters.VERSION``)
 
 
 def department_narrowed(scope: ScopeShape) -> bool:
