@@ -479,7 +479,10 @@ async def _query(
             "server_cpu_c16": s16.share,
             "box_busy_c16": s16.box,
             # of the compiled path's answers during the c16 run, the share from the cache
-            "kept_c16": kept / (kept + computed) if kept + computed else None,
+            # (counted per process: known for one worker only)
+            "kept_c16": (
+                kept / (kept + computed) if kept + computed and bench.server.workers == 1 else None
+            ),
         },
         "floor": floor,
         "throughput_ratio": c16["rps"] / floor["rps_c16"],
@@ -712,7 +715,6 @@ def report(results: dict[str, Any]) -> str:
         for key, q in found["queries"].items():
             api, floor = q["api"], q["floor"]
             kept = api.get("kept_c16")
-            # with several workers, the share is one process's (the one /metrics reached)
             share = "–" if kept is None else f"{100 * kept:.0f}%"
             out.append(
                 f"| {key} | {api['wrk_cpu_c16']:.2f} | {api['wrk_cpu_c1']:.2f} |"
@@ -725,8 +727,8 @@ def report(results: dict[str, Any]) -> str:
             "",
             "kept answers: of the compiled path's answers during the c16 run, the share"
             " served from the exact response cache (the area's version unchanged; the"
-            " background writer moves the county's on every visit); with several workers,"
-            " one process's share.",
+            " background writer moves the county's visits version on every visit; counted"
+            " per process, so shown for one worker only).",
         ]
         out.append("")
         if "recordVisit c16" in found:

@@ -70,11 +70,29 @@ CONDOLENCE_PEOPLE = "condolence_people"
 ITEMS = "items"  # key: ledger|category|status
 ITEM_STATUS = "item_status"  # key: ledger|status (the coarse view most screens show)
 NEEDY = "needy"
-# Not a count: how many writes have changed anything in the area's subtree (its rows,
-# its children, their counts). Every write bumps it for each area whose subtree it
-# touched, with its counters, so it only ever grows; a cached rollup response of an
-# area is still exact while the area's version is the one it was read with.
+# Not a count: versions. An area's version of a kind (its key) is how many writes have
+# changed something of that kind in the area's subtree: its tree (households,
+# cadres, children), its visits (and what cadres' visits make of them), its meetings,
+# its ledger items. Every write adds 1 for each area whose subtree it touched, with
+# its counters, so versions only ever grow; a cached rollup answer of an area is still
+# exact while the versions of the kinds it shows are the ones it was read with.
 VERSION = "version"
+TREE, OF_VISITS, OF_MEETINGS, OF_ITEMS = "tree", "visits", "meetings", "items"
+VERSION_OF = {  # which kind of version each counter's change moves
+    HOUSEHOLDS: TREE,
+    CADRES: TREE,
+    VISITS: OF_VISITS,
+    VISITED: OF_VISITS,
+    CONDOLENCE_FEN: OF_VISITS,
+    CONDOLENCE_PEOPLE: OF_VISITS,
+    CADRES_ACTIVE: OF_VISITS,
+    CADRES_AT_QUOTA: OF_VISITS,
+    MEETINGS: OF_MEETINGS,
+    SUGGESTIONS: OF_MEETINGS,
+    ITEMS: OF_ITEMS,
+    ITEM_STATUS: OF_ITEMS,
+    NEEDY: OF_ITEMS,
+}
 
 Counts = dict[tuple[int, str, str], int]
 
@@ -126,7 +144,10 @@ async def bump(session: AsyncSession, deltas: Mapping[tuple[str, str, str], int]
     pending: tuple[Rows, dict[int, int]] | None = session.info.get(_DEFERRED)
     rows, depths = pending or (defaultdict(int), {})
     # Every area a write touched changes version, even when its counts came out even.
-    touched = {(path, VERSION, ""): 1 for path, _metric, _key in deltas}
+    touched = {
+        (path, VERSION, key if metric == VERSION else VERSION_OF[metric]): 1
+        for path, metric, key in deltas
+    }
     for (path, metric, key), delta in {**deltas, **touched}.items():
         if delta:
             for depth, area_id in enumerate(ancestor_ids(path)):
@@ -138,8 +159,8 @@ async def bump(session: AsyncSession, deltas: Mapping[tuple[str, str, str], int]
 
 async def changed(session: AsyncSession, *paths: str) -> None:
     """The areas of ``paths`` (and their ancestors) changed in a way no count shows: their
-    rows or their children. Their versions move on."""
-    await bump(session, {(path, VERSION, ""): 0 for path in paths})
+    rows or their children. Their tree versions move on."""
+    await bump(session, {(path, VERSION, TREE): 0 for path in paths})
 
 
 async def _upsert(session: AsyncSession, rows: Rows, depths: Mapping[int, int]) -> None:
@@ -207,7 +228,7 @@ async def visits_recorded(session: AsyncSession, visit_ids: Sequence[int]) -> No
     group_of: dict[int, str] = {}
     for household_id, cadre_id, fen, people, path, cadre_path in rows:
         if cadre_path is not None:
-            deltas[(cadre_path, VERSION, "")] = 0  # bump() makes it the area's version change
+            deltas[(cadre_path, VERSION, OF_VISITS)] = 0  # bump() moves the version on
         deltas[(path, VISITS, "")] += 1
         deltas[(path, CONDOLENCE_FEN, "")] += fen or 0
         deltas[(path, CONDOLENCE_PEOPLE, "")] += people or 0
@@ -315,9 +336,12 @@ def one_visit_counted(visit: CTE) -> CTE:
         .cte("cadre_area")
     )
 
-    def delta(path: Any, metric: str, value: Any) -> Any:
+    def delta(path: Any, metric: str, value: Any, key: str = "") -> Any:
         return select(
-            path.label("path"), literal(metric, String()).label("metric"), value.label("delta")
+            path.label("path"),
+            literal(metric, String()).label("metric"),
+            literal(key, String()).label("key"),
+            value.label("delta"),
         )
 
     # The visiting cadre's area: its counts by window change, so its version does.
@@ -328,8 +352,8 @@ def one_visit_counted(visit: CTE) -> CTE:
     ).cte("cadre_home")
     deltas = union_all(
         delta(visit.c.path, VISITS, literal(1, Integer())),
-        delta(visit.c.path, VERSION, literal(1, Integer())),
-        delta(home.c.path, VERSION, literal(1, Integer())),
+        delta(visit.c.path, VERSION, literal(1, Integer()), OF_VISITS),
+        delta(home.c.path, VERSION, literal(1, Integer()), OF_VISITS),
         delta(visit.c.path, CONDOLENCE_FEN, visit.c.condolence_fen).where(
             visit.c.condolence_fen > 0
         ),
@@ -354,10 +378,10 @@ def one_visit_counted(visit: CTE) -> CTE:
     )
     area_id = cast(ancestors.c.id, Integer())
     rows = (
-        select(area_id, deltas.c.metric, literal("", String()), func.sum(deltas.c.delta))
+        select(area_id, deltas.c.metric, deltas.c.key, func.sum(deltas.c.delta))
         .join(ancestors, true())
-        .group_by(area_id, ancestors.c.depth, deltas.c.metric)
-        .order_by(ancestors.c.depth.desc(), area_id, deltas.c.metric)
+        .group_by(area_id, ancestors.c.depth, deltas.c.metric, deltas.c.key)
+        .order_by(ancestors.c.depth.desc(), area_id, deltas.c.metric, deltas.c.key)
     )
     upsert = postgresql.insert(AreaCounter).from_select(["area_id", "metric", "key", "value"], rows)
     return (
@@ -590,9 +614,13 @@ async def rebuild(session: AsyncSession) -> int:
     ]
     for start in range(0, len(values), 5000):
         await session.execute(insert(AreaCounter), values[start : start + 5000])
+    kinds = [select(literal(kind).label("key")) for kind in sorted(set(VERSION_OF.values()))]
+    versions = union_all(*kinds).subquery("kinds")
     moved = _insert(session, AreaCounter).from_select(
         ["area_id", "metric", "key", "value"],
-        select(Area.id, literal(VERSION), literal(""), literal(1)).where(true()),
+        select(Area.id, literal(VERSION), versions.c.key, literal(1))
+        .join(versions, true())
+        .where(true()),
     )
     await session.execute(
         moved.on_conflict_do_update(

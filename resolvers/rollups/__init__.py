@@ -134,6 +134,7 @@ class Answered:
     rows: list[TargetRow]
     restricted: list[tuple[int, str]]  # (rows, path) of restricted reads not yet audited
     audited: bool = False  # the statement wrote the audit line of its restricted reads
+    kinds: tuple[str, ...] = ()  # the kinds of version the rows' versions sum
 
     def values(
         self, selections: Iterable[RollupSelection], today: dt.date
@@ -181,7 +182,7 @@ async def areas_with_rollups(
     restricted = (
         [] if statement.audits else [(row.restricted, row.path) for row in rows if row.restricted]
     )
-    return Answered(rows, restricted, statement.audits)
+    return Answered(rows, restricted, statement.audits, statement.kinds)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -242,7 +243,8 @@ class Reading:
     and the restricted reads its answer holds (audited again by every request it answers)."""
 
     area_id: int
-    version: int
+    kinds: tuple[str, ...]  # the kinds of version the answer follows
+    version: int  # the area's versions of those kinds, summed
     restricted: tuple[tuple[int, str], ...]  # (rows, path) of each restricted read
     audited: bool  # the statement writes the audit line (PostgreSQL)
 
@@ -250,7 +252,7 @@ class Reading:
 def reading_of(answered: Answered) -> Reading:
     rows = answered.rows
     restricted = tuple((row.restricted, row.path) for row in rows if row.restricted)
-    return Reading(rows[0].id, rows[0].version, restricted, answered.audited)
+    return Reading(rows[0].id, answered.kinds, rows[0].version, restricted, answered.audited)
 
 
 async def unchanged(context: Context, reading: Reading) -> bool:
@@ -268,7 +270,7 @@ async def unchanged(context: Context, reading: Reading) -> bool:
         )
     same = await context.rollup_statement(
         lambda connection: rollup_queries.unchanged(
-            connection, reading.area_id, reading.version, audit
+            connection, reading.area_id, reading.kinds, reading.version, audit
         )
     )
     if same and not reading.audited:

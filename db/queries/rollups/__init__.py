@@ -20,6 +20,7 @@ families, the scopes — and reused with new parameters.
 from __future__ import annotations
 
 import dataclasses
+import functools
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
@@ -48,6 +49,7 @@ from db.queries.rollups.shapes import (
     from_counters,
     ledgers_of,
     need,
+    version_kinds,
 )
 
 __all__ = [
@@ -93,8 +95,12 @@ class _Builder(Counted, Held):
         restricted = sum(self.restricted, literal(0)) if self.restricted else literal(0)
         c = AreaCounter.__table__.c
         version = (
-            select(c.value)
-            .where(c.area_id == t.c.id, c.metric == counters.VERSION, c.key == "")
+            select(func.sum(c.value))
+            .where(
+                c.area_id == t.c.id,
+                c.metric == counters.VERSION,
+                c.key.in_(version_kinds(self.needs)),
+            )
             .scalar_subquery()
         )
         return query.add_columns(
@@ -120,6 +126,7 @@ class Compiled:
     names: tuple[str, ...]  # the request's parameters, in placeholder order
     readers: tuple[tuple[Need, str, tuple[str, ...]], ...]
     audits: bool  # the statement writes the audit line itself
+    kinds: tuple[str, ...]  # the kinds of version its rows' ``version`` sums
 
 
 _compiled: LRUCache[Hashable, Compiled] = LRUCache(maxsize=512)
@@ -177,6 +184,7 @@ def compiled(
         names=names,
         readers=tuple((n, kind, tuple(cols)) for n, kind, cols in builder.readers),
         audits=writes,
+        kinds=version_kinds(needs),
     )
     _compiled[key] = found
     return found
@@ -246,42 +254,54 @@ class AuditLine:
     rows: int
 
 
-_VERSION = (
-    "SELECT coalesce(max(value), 0) AS v FROM area_counter"
-    " WHERE area_id = $1::integer AND metric = 'version' AND key = ''"
-)
-_UNCHANGED = f"SELECT v = $2::bigint FROM ({_VERSION}) v"  # noqa: S608 - constant text
-_UNCHANGED_AUDITED = f"""WITH v AS ({_VERSION}),
+@functools.cache
+def _unchanged_sql(dialect: str, kinds: tuple[str, ...], audited: bool) -> str:
+    """The version read for ``kinds`` (constants of ``db.counters``, rendered into the
+    text so that each text keeps one generic plan)."""
+    named = ", ".join(f"'{kind}'" for kind in kinds if kind.isidentifier())
+    if dialect != "postgresql":
+        return (
+            "SELECT coalesce(sum(value), 0) = ? FROM area_counter"  # noqa: S608 - constants
+            f" WHERE area_id = ? AND metric = 'version' AND key IN ({named})"
+        )
+    version = (
+        "SELECT coalesce(sum(value), 0) AS v FROM area_counter"  # noqa: S608 - constants
+        f" WHERE area_id = $1::integer AND metric = 'version' AND key IN ({named})"
+    )
+    if not audited:
+        return f"SELECT v = $2::bigint FROM ({version}) v"  # noqa: S608 - constants
+    return f"""WITH v AS ({version}),
 audit AS (
   INSERT INTO audit_event (user_id, action, object_type, scope, rows, request_id)
   SELECT $3::integer, 'read:rollup', 'ledger_item', $4::text, $5::integer, $6::varchar
   FROM v WHERE v.v = $2::bigint AND set_config('synchronous_commit', 'off', true) IS NOT NULL
   RETURNING id
 )
-SELECT v = $2::bigint FROM v"""  # noqa: S608 - constant text
-_UNCHANGED_SQLITE = (
-    "SELECT coalesce(max(value), 0) = ? FROM area_counter"
-    " WHERE area_id = ? AND metric = 'version' AND key = ''"
-)
+SELECT v = $2::bigint FROM v"""  # noqa: S608 - constants
 
 
 async def unchanged(
-    connection: AsyncConnection, area_id: int, version: int, audit: AuditLine | None
+    connection: AsyncConnection,
+    area_id: int,
+    kinds: tuple[str, ...],
+    version: int,
+    audit: AuditLine | None,
 ) -> bool:
-    """Whether the area is at ``version`` still: then nothing under it changed since a
-    statement read it at that version. On PostgreSQL the same statement writes
-    ``audit`` when it is (one round trip for a cached answer); elsewhere the caller
-    audits as after any read."""
+    """Whether the area's versions of ``kinds`` sum to ``version`` still: then nothing of
+    those kinds under it changed since a statement read it at that version (versions
+    only grow). On PostgreSQL the same statement writes ``audit`` when it is (one round
+    trip for a cached answer); elsewhere the caller audits as after any read."""
+    sql = _unchanged_sql(connection.dialect.name, kinds, audit is not None)
     if connection.dialect.name != "postgresql":
-        found = (await connection.exec_driver_sql(_UNCHANGED_SQLITE, (version, area_id))).scalar()
+        found = (await connection.exec_driver_sql(sql, (version, area_id))).scalar()
         return bool(found)
     driver = (await connection.get_raw_connection()).driver_connection
     assert driver is not None
     if audit is None:
-        return bool(await driver.fetchval(_UNCHANGED, area_id, version))
+        return bool(await driver.fetchval(sql, area_id, version))
     return bool(
         await driver.fetchval(
-            _UNCHANGED_AUDITED,
+            sql,
             area_id,
             version,
             audit.user_id,

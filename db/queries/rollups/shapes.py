@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import enum
+from collections.abc import Sequence
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -66,6 +67,26 @@ SCALARS: dict[Family, tuple[str, ...]] = {
     Family.MEETINGS: (counters.MEETINGS, counters.SUGGESTIONS),
     Family.OVERDUE: ("overdue",),
 }
+# Which kinds of an area's version (``db.counters.VERSION``) each family's counts follow;
+# every answer also shows the tree (names, children).
+VERSION_KINDS: dict[Family, tuple[str, ...]] = {
+    Family.HOUSEHOLDS: (counters.TREE,),
+    Family.VISITS: (counters.OF_VISITS,),
+    Family.WEEKLY: (counters.OF_VISITS,),
+    Family.CADRES: (counters.TREE, counters.OF_VISITS),
+    Family.MEETINGS: (counters.OF_MEETINGS,),
+    Family.ITEMS: (counters.OF_ITEMS,),
+    Family.ITEM_STATUS: (counters.OF_ITEMS,),
+    Family.NEEDY: (counters.OF_ITEMS,),
+    Family.OVERDUE: (counters.OF_ITEMS,),
+}
+
+
+def version_kinds(needs: Sequence[Need]) -> tuple[str, ...]:
+    """The kinds of version an answer of ``needs`` follows, in a fixed order."""
+    return tuple(sorted({counters.TREE, *(k for n in needs for k in VERSION_KINDS[n.family])}))
+
+
 LEDGER_FAMILIES = frozenset({Family.ITEMS, Family.ITEM_STATUS, Family.OVERDUE})
 UNDATED = frozenset({Family.HOUSEHOLDS})
 
@@ -141,7 +162,7 @@ class TargetRow:
     values: dict[Need, Any]  # scalar families: {metric: int}; lists: list of lists
     restricted: int  # restricted-ledger items the values include
     partial: bool  # some scope covers only part of the area
-    version: int  # the area's version when read (``db.counters.VERSION``)
+    version: int  # the area's versions of the kinds the counts follow, summed, when read
 
 
 def department_narrowed(scope: ScopeShape) -> bool:
