@@ -87,6 +87,7 @@ class HttpConfig:
     saved_queries_only: bool = False
     graphiql: bool = True
     fast_path: bool = True
+    rollup_cache_bytes: int = 32 << 20
 
 
 @dataclasses.dataclass(frozen=True)
@@ -218,7 +219,13 @@ class GraphQLEndpoint:
         self.registered: LRUCache[str, str] = LRUCache(maxsize=config.apq_cache_size)
         self.ide_html = get_graphql_ide_html(graphql_ide="graphiql") if config.graphiql else ""
         self.fast = (
-            FastPath(schema._schema, count=self.metrics.rollup_answer) if config.fast_path else None
+            FastPath(
+                schema._schema,
+                cache_bytes=config.rollup_cache_bytes,
+                count=self.metrics.rollup_answer,
+            )
+            if config.fast_path
+            else None
         )
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:

@@ -123,6 +123,7 @@ def create_app(given: Settings | None = None) -> Starlette:
             saved_queries_only=settings.saved_queries_only,
             graphiql=settings.graphiql_enabled,
             fast_path=settings.fast_path,
+            rollup_cache_bytes=settings.rollup_cache_mib << 20,
         ),
         registry=saved_queries.Registry(),
         metrics=metrics,

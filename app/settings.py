@@ -84,6 +84,12 @@ class Settings(BaseSettings):
         description="Answer rollup documents by the compiled path (off: ordinary execution "
         "only; the two are tested equal)",
     )
+    rollup_cache_mib: int = Field(
+        default=32,
+        ge=0,
+        description="Compiled rollup answers kept per process, in MiB of response (0: none;"
+        " a kept answer is checked against its area's versions on every request)",
+    )
     max_body_bytes: int = Field(
         default=1_000_000, ge=1024, description="Largest request body accepted, in bytes"
     )

@@ -266,8 +266,9 @@ class FastPath:
         self.schema = schema
         self.count = count or (lambda _outcome: None)  # kept, changed or computed
         self.plans: LRUCache[tuple[str, str | None], Plan | None] = LRUCache(maxsize=size)
+        self.keeps = cache_bytes > 0
         self.responses: LRUCache[CacheKey, Cached] = LRUCache(
-            maxsize=cache_bytes, getsizeof=lambda cached: len(cached.data) + 200
+            maxsize=max(cache_bytes, 1), getsizeof=lambda cached: len(cached.data) + 200
         )
         decimal, date = schema.get_type("Decimal"), schema.get_type("Date")
         self._decimal = getattr(decimal, "serialize", str)
@@ -290,7 +291,7 @@ class FastPath:
     def _key(
         self, plan: Plan, variables: Mapping[str, Any] | None, context: Context
     ) -> CacheKey | None:
-        if sum(root is not None for _k, root, _o, _d in plan.roots) != 1:
+        if not self.keeps or sum(root is not None for _k, root, _o, _d in plan.roots) != 1:
             return None  # one area per document: one version tells
         try:
             sent = orjson.dumps(variables, option=orjson.OPT_SORT_KEYS) if variables else b""
@@ -340,7 +341,7 @@ class FastPath:
                 data[name] = None
         body = orjson.dumps(data)
         self.count("computed")
-        if key is not None and len(readings) == 1:
+        if key is not None and len(readings) == 1 and len(body) + 200 <= self.responses.maxsize:
             self.responses[key] = Cached(body, readings[0])
         return body
 

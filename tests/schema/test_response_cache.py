@@ -215,3 +215,19 @@ async def test_a_rebuild_moves_every_version_on(
         await counters.rebuild(session)
     for area_id, version in before.items():
         assert await _version(sessionmaker, area_id) > version
+
+
+async def test_with_no_cache_every_answer_is_computed(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession]
+) -> None:
+    await make_tree(sessionmaker)
+    application = create_app(settings.model_copy(update={"rollup_cache_mib": 0}))
+    async with application.router.lifespan_context(application):
+        answers = [await _answer(application, settings) for _ in range(3)]
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=application), base_url="http://t"
+        ) as http:
+            metrics = (await http.get("/metrics")).text
+    assert answers[0] == answers[1] == answers[2]
+    assert 'grassroots_rollup_answers_total{outcome="computed"} 2.0' in metrics, metrics
+    assert 'outcome="kept"' not in metrics, metrics
