@@ -4,43 +4,30 @@ from __future__ import annotations
 
 import asyncio
 import sys
-from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import NoReturn, TypeVar
 
 import typer
-from rich.console import Console
-from sqlalchemy.ext.asyncio import AsyncEngine
 
+from app.cli_access import keys_cli, policy_cli, roles_cli, token_cli, users_cli
+from app.cli_support import console, require_current, run_system, value_of
 from app.demo import DEMO_USERS, seed_demo_ledgers, seed_demo_users, seed_saved_queries
 from app.main import not_ready_message
 from app.observability import configure_logging
 from app.settings import Settings
 from app.system import system_context
 from db import counters, migrate
-from db import policy_version as versions
 from db.engine import create_engine, create_sessionmaker, write_transaction
-from db.models import Area
-from db.queries import areas as area_queries
-from db.scoping import EVERYWHERE
 from db.seed import SHIPPED_QUERIES, query_files
 from db.seed.demo import seed_demo
 from policies.authorizer import shipped_rules
-from resolvers import admin, saved_queries
-from resolvers.auth import AuthError, mint_token
+from resolvers import admin, saved_queries, saved_query_files
 from resolvers.context import Context
-from resolvers.writes import Outcome
 from schema.root import graphql_schema
 
 cli = typer.Typer(help="Grassroots: the ledgers of a county's grassroots work, over GraphQL.")
 db_cli = typer.Typer(help="The database: migrations.")
 seed_cli = typer.Typer(help="Data sets to load.")
 schema_cli = typer.Typer(help="The GraphQL schema.")
-users_cli = typer.Typer(help="Users.")
-roles_cli = typer.Typer(help="Roles granted at areas (a grant holds for the whole subtree).")
-keys_cli = typer.Typer(help="API keys for reporting tools.")
-token_cli = typer.Typer(help="Bearer tokens.")
-policy_cli = typer.Typer(help="The role matrix (Casbin policy).")
 counters_cli = typer.Typer(help="The per-area counters behind rollups.")
 queries_cli = typer.Typer(help="Saved queries (persisted documents) for reports and clients.")
 for group, name in (
@@ -56,72 +43,6 @@ for group, name in (
     (queries_cli, "queries"),
 ):
     cli.add_typer(group, name=name)
-console = Console(stderr=True, soft_wrap=True)
-T = TypeVar("T")
-
-
-def _run_system(action: Callable[[Context], Awaitable[T]]) -> T:
-    """Run ``action`` as the service itself, on a migrated database.
-
-    A policy change returns only once every running server process holds the new
-    version: the next request anywhere obeys it.
-    """
-
-    async def run() -> T:
-        settings = Settings()
-        engine = create_engine(settings.database_url)
-        try:
-            await _require_current(engine)
-            commits = versions.local_commits()
-            async with system_context(settings) as context:
-                result = await action(context)
-            if versions.local_commits() != commits:
-                version = versions.last_local_version(engine.url)
-                if version is not None:
-                    await versions.settle(engine, version)
-            return result
-        finally:
-            await engine.dispose()
-
-    return asyncio.run(run())
-
-
-def _fail(message: str) -> NoReturn:
-    console.print(message, style="red", markup=False)  # a file's text is not markup
-    raise typer.Exit(1)
-
-
-def _value(outcome: Outcome[T]) -> T:
-    if outcome.errors:
-        for error in outcome.errors:
-            console.print(f"[red]{error.field}: {error.message}[/red]")
-        raise typer.Exit(1)
-    assert outcome.value is not None
-    return outcome.value
-
-
-async def _require_current(engine: AsyncEngine) -> None:
-    state = await migrate.state(engine)
-    if not state.is_current:
-        console.print(f"[red]{not_ready_message(state)}[/red]")
-        raise typer.Exit(2)
-
-
-async def _area_id(context: Context, area: str) -> int:
-    """An area by national code, or ``id:<n>`` (groups have no code)."""
-    async with context.reading() as session:
-        found: Area | None
-        if area.startswith("id:") and area[3:].isdigit():
-            rows = await area_queries.get_many(
-                session=session, area_ids=[int(area[3:])], scope=EVERYWHERE
-            )
-            found = rows[0] if rows else None
-        else:
-            found = await area_queries.get_by_code(session=session, code=area, scope=EVERYWHERE)
-    if found is None:
-        console.print(f"[red]no area {area!r}[/red]")
-        raise typer.Exit(1)
-    return found.id
 
 
 # -- db -----------------------------------------------------------------------------
@@ -194,7 +115,7 @@ def seed_demo_command() -> None:
     async def run() -> None:
         engine = create_engine(settings.database_url)
         try:
-            await _require_current(engine)
+            await require_current(engine)
             async with write_transaction(create_sessionmaker(engine)) as session:
                 report = await seed_demo(session)
         finally:
@@ -231,13 +152,13 @@ def queries_push(
     if not folder.is_dir():
         console.print(f"[red]{folder} is not a folder[/red]")
         raise typer.Exit(1)
-    files = saved_queries.read_folder(query_files(folder))
+    files = saved_query_files.read_folder(query_files(folder))
 
-    async def run(context: Context) -> list[saved_queries.Pushed]:
-        return await saved_queries.push(context, graphql_schema(), files)
+    async def run(context: Context) -> list[saved_query_files.Pushed]:
+        return await saved_query_files.push(context, graphql_schema(), files)
 
     failed = False
-    for pushed in _run_system(run):
+    for pushed in run_system(run):
         if pushed.errors:
             failed = True
             for error in pushed.errors:
@@ -256,7 +177,7 @@ def queries_list() -> None:
     async def run(context: Context) -> list[saved_queries.Saved]:
         return await saved_queries.list_runnable(context)
 
-    for saved in _run_system(run):
+    for saved in run_system(run):
         typer.echo(f"{saved.name}\tv{saved.version}\t{saved.document_id}\t{','.join(saved.roles)}")
 
 
@@ -265,134 +186,10 @@ def queries_retire(name: str) -> None:
     """Stop a saved query from running (every version); pushing it again revives it."""
 
     async def run(context: Context) -> bool:
-        return _value(await saved_queries.retire(context, name=name))
+        return value_of(await saved_queries.retire(context, name=name))
 
-    _run_system(run)
+    run_system(run)
     console.print(f"retired {name}")
-
-
-# -- access -------------------------------------------------------------------------
-
-
-@users_cli.command("create")
-def users_create(
-    username: str,
-    display_name: str = typer.Option("", help="A name to show"),
-    cadre_id: int | None = typer.Option(None, help="The cadre this user is (their own record)"),
-) -> None:
-    """Create a user (they sign in with a token or an API key)."""
-
-    async def run(context: Context) -> None:
-        user = _value(
-            await admin.create_user(
-                context, username=username, display_name=display_name, cadre_id=cadre_id
-            )
-        )
-        console.print(f"created user {user.username}")
-
-    _run_system(run)
-
-
-@roles_cli.command("grant")
-def roles_grant(
-    username: str,
-    role: str,
-    area: str = typer.Argument(..., help="The area's national code, or id:<n>"),
-    department_id: int | None = typer.Option(None, help="Department cadres: their department"),
-) -> None:
-    """Grant ROLE to USERNAME at AREA (and its whole subtree)."""
-
-    async def run(context: Context) -> None:
-        data = admin.GrantInput(username, role, await _area_id(context, area), department_id)
-        changed = _value(await admin.change_grant(context, data))
-        console.print("granted" if changed else "already granted")
-
-    _run_system(run)
-
-
-@roles_cli.command("revoke")
-def roles_revoke(username: str, role: str, area: str) -> None:
-    """Revoke ROLE from USERNAME at AREA; every server process stops honouring it at once."""
-
-    async def run(context: Context) -> None:
-        data = admin.GrantInput(username, role, await _area_id(context, area), None, revoke=True)
-        changed = _value(await admin.change_grant(context, data))
-        console.print("revoked" if changed else "was not granted")
-
-    _run_system(run)
-
-
-@keys_cli.command("create")
-def keys_create(username: str, name: str = typer.Argument(..., help="What the key is for")) -> None:
-    """Create an API key for USERNAME; it is printed once and stored only hashed."""
-
-    async def run(context: Context) -> None:
-        key = _value(await admin.create_api_key(context, username=username, name=name))
-        console.print("the key (shown once, keep it safe):")
-        typer.echo(key)
-
-    _run_system(run)
-
-
-@keys_cli.command("revoke")
-def keys_revoke(prefix: str = typer.Argument(..., help="The key, or its gr_<prefix> part")) -> None:
-    """Revoke an API key."""
-    short = prefix.removeprefix("gr_").split("_")[0]
-
-    async def run(context: Context) -> None:
-        revoked = _value(await admin.revoke_api_key(context, prefix=short))
-        console.print("revoked" if revoked else "no such active key")
-
-    _run_system(run)
-
-
-@token_cli.command("mint")
-def token_mint(
-    username: str, minutes: int = typer.Option(60, help="How long the token is valid")
-) -> None:
-    """Mint a bearer token for USERNAME with the configured signing key (for local use)."""
-    try:
-        typer.echo(mint_token(Settings().auth_config(), username, minutes=minutes))
-    except AuthError as error:
-        console.print(f"[red]{error}[/red]")
-        raise typer.Exit(1) from None
-
-
-@policy_cli.command("load")
-def policy_load(
-    file: Path | None = typer.Option(None, help="A policy CSV (default: the shipped matrix)"),
-) -> None:
-    """Replace the role matrix in the database; every process reloads it at once."""
-    from policies.authorizer import PolicyFileError, rules_from_text
-
-    try:
-        rules = rules_from_text(file.read_bytes().decode("utf-8")) if file else shipped_rules()
-    except UnicodeDecodeError as error:
-        _fail(f"{file}: not UTF-8 text (byte {error.start})")
-    except PolicyFileError as error:
-        _fail(f"{file}: {error}; nothing loaded")
-    except OSError as error:
-        _fail(f"{file}: {error.strerror}")
-
-    async def run(context: Context) -> int:
-        return await admin.load_rules(context, rules, only_if_empty=False)
-
-    console.print(f"loaded {_run_system(run)} policy lines")
-
-
-@policy_cli.command("matrix")
-def policy_matrix() -> None:
-    """Print the shipped role matrix as a Markdown table (the README's)."""
-    from policies.authorizer import matrix_markdown
-
-    sys.stdout.write(matrix_markdown(shipped_rules()))
-
-
-@policy_cli.command("show")
-def policy_show() -> None:
-    """Print the role matrix as the database holds it."""
-    for rule in _run_system(admin.list_rules):
-        typer.echo(rule.line())
 
 
 @counters_cli.command("rebuild")
@@ -403,7 +200,7 @@ def counters_rebuild() -> None:
         async with write_transaction(context.sessionmaker) as session:
             return await counters.rebuild(session)
 
-    console.print(f"rebuilt {_run_system(run)} counters")
+    console.print(f"rebuilt {run_system(run)} counters")
 
 
 @counters_cli.command("check")
@@ -421,7 +218,7 @@ def counters_check() -> None:
         ]
         return len(fresh), wrong
 
-    total, wrong = _run_system(run)
+    total, wrong = run_system(run)
     for line in wrong[:50]:
         console.print(f"[red]{line}[/red]")
     console.print(f"{total} counters checked, {len(wrong)} differ")

@@ -19,9 +19,11 @@ from db.queries import areas as area_queries
 from db.scoping import EVERYWHERE
 from db.seed import query_files
 from db.seed.demo import COUNTY_CODE, SEED
-from resolvers import admin, ledger_items, meetings, saved_queries
+from resolvers import admin, meetings, saved_query_files
 from resolvers.context import Context
-from resolvers.ledger_items import Ref
+from resolvers.ledgers import handling as ledger_handling
+from resolvers.ledgers import recording as ledger_recording
+from resolvers.references import Ref
 from resolvers.writes import Outcome
 from schema.root import graphql_schema
 
@@ -127,9 +129,9 @@ async def seed_demo_ledgers(context: Context) -> DemoLedgerReport:
                 ledger, title, reasons = "stability", STABILITY_CATEGORIES[category], ()
                 place, who = village, None
             key = f"demo-item-{index:04d}-{n}"
-            item = await ledger_items.record_item(
+            item = await ledger_recording.record_item(
                 context,
-                ledger_items.RecordItemInput(
+                ledger_recording.RecordItemInput(
                     ledger=ledger,
                     category=category if ledger != "hardship" else None,
                     reasons=reasons,
@@ -150,9 +152,9 @@ async def seed_demo_ledgers(context: Context) -> DemoLedgerReport:
             assert item.value is not None, item.errors
             helper = rng.choice(township_cadres)
             for step, action in enumerate(rng.choice(PATHS)):
-                done = await ledger_items.transition(
+                done = await ledger_handling.transition(
                     context,
-                    ledger_items.TransitionInput(
+                    ledger_handling.TransitionInput(
                         action=action,
                         item_id=item.value.id,
                         actor_id=host.id,
@@ -173,9 +175,9 @@ async def seed_demo_ledgers(context: Context) -> DemoLedgerReport:
         for n, (ledger, category) in enumerate(
             [("key_work", "service_style"), ("project_aid", "infrastructure")]
         ):
-            item = await ledger_items.record_item(
+            item = await ledger_recording.record_item(
                 context,
-                ledger_items.RecordItemInput(
+                ledger_recording.RecordItemInput(
                     ledger=ledger,
                     category=category,
                     reasons=(),
@@ -236,7 +238,7 @@ async def seed_demo_users(context: Context) -> int:
     return created
 
 
-async def seed_saved_queries(context: Context) -> list[saved_queries.Pushed]:
+async def seed_saved_queries(context: Context) -> list[saved_query_files.Pushed]:
     """Save the queries shipped in ``db/seed/queries`` (unchanged ones stay as they are)."""
-    files = saved_queries.read_folder(query_files())
-    return await saved_queries.push(context, graphql_schema(), files)
+    files = saved_query_files.read_folder(query_files())
+    return await saved_query_files.push(context, graphql_schema(), files)

@@ -12,10 +12,11 @@ from starlette.routing import Route
 from db.ledgers import CATALOG, VILLAGE_LEDGERS, Resolution, Satisfaction, Status
 from db.models import Area
 from resolvers import areas as area_resolvers
-from resolvers import ledger_export, spreadsheets
+from resolvers import spreadsheets
 from resolvers.context import Context
 from resolvers.errors import ArgumentError
-from resolvers.ledger_items import FilterArgs
+from resolvers.ledgers import exports as ledger_exports
+from resolvers.ledgers.reads import FilterArgs
 from schema.relay import decode_id
 from schema.scalars import iso_date
 
@@ -59,7 +60,7 @@ def routes(new_context: Callable[[Request], Context]) -> list[Route]:
             area = await _area(context, request.query_params.get("area", ""))
             if area is None:
                 return _error(404, "no such area")
-            content = await ledger_export.export_xlsx(context, area, _filter_args(request))
+            content = await ledger_exports.export_xlsx(context, area, _filter_args(request))
         except ArgumentError as error:
             return _error(400, str(error))
         finally:

@@ -30,7 +30,7 @@ from app.settings import Settings
 from app.system import system_context
 from bench import generate
 from bench.common import DEFAULT_POSTGRES, fresh_database
-from bench.run import RESULTS, SECRET, _free_port, _pg, grant_bench_user
+from bench.fixture import RESULTS, SECRET, free_port, grant_bench_user, pg_pool
 from resolvers.auth import AuthConfig, mint_token
 
 
@@ -43,7 +43,7 @@ def _peak_kib(pid: int) -> int:
 
 async def _prepare(url: str) -> str:
     """The bench user as county leader; the shipped saved queries; returns the county code."""
-    pool = await _pg(url)
+    pool = await pg_pool(url)
     try:
         county_id = await grant_bench_user(pool)
         code = await pool.fetchval("SELECT code FROM area WHERE id = $1", county_id)
@@ -65,7 +65,7 @@ async def _export(url: str, county: str, fmt: str) -> dict[str, Any]:
     token = mint_token(
         AuthConfig("HS256", SECRET, "grassroots", "grassroots", SECRET), "bench", minutes=60
     )
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, "DATABASE_URL": url, "ENVIRONMENT": "production", "JWT_SECRET": SECRET}
     server = await asyncio.create_subprocess_exec(
         str(Path(sys.executable).parent / "grassroots"), "serve", "--port", str(port),

@@ -6,6 +6,8 @@ exactly like a row that does not exist.
 
 from __future__ import annotations
 
+import dataclasses
+
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import Area, AreaLevel, Cadre, Department, Household
@@ -14,6 +16,14 @@ from db.queries import cadres as cadre_queries
 from db.queries import households as household_queries
 from policies.scope import Scope
 from resolvers.errors import ErrorCode, InputError
+
+
+@dataclasses.dataclass(frozen=True)
+class Ref:
+    """An id from the input: ``given`` tells "not given" from "given but unknown" (None)."""
+
+    given: bool = False
+    id: int | None = None
 
 
 async def area(

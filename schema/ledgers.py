@@ -13,9 +13,9 @@ from db.queries.ledger_items import LedgerFilter
 from resolvers import areas as area_resolvers
 from resolvers import cadres as cadre_resolvers
 from resolvers import households as household_resolvers
-from resolvers import ledger_items as item_resolvers
 from resolvers import meetings as meeting_resolvers
 from resolvers import visits as visit_resolvers
+from resolvers.ledgers import reads as ledger_reads
 from schema.types import Area, Cadre, Department, Household, Info, Visit
 
 strawberry.enum(
@@ -179,11 +179,11 @@ class LedgerItem(Node):
 
     @strawberry.field(description="The reasons of a needy household (several possible).")
     async def reasons(self, info: Info) -> list[str]:
-        return await item_resolvers.reasons(info.context, self._row)
+        return await ledger_reads.reasons(info.context, self._row)
 
     @strawberry.field(description="Open on `asOf` (default today) and past its deadline.")
     def overdue(self, info: Info, as_of: dt.date | None = None) -> bool:
-        return item_resolvers.is_overdue(self._row, as_of or info.context.today())
+        return ledger_reads.is_overdue(self._row, as_of or info.context.today())
 
     @strawberry.field(description="The area that holds the item now.")
     async def area(self, info: Info) -> Area | None:
@@ -233,7 +233,7 @@ class LedgerItem(Node):
 
     @strawberry.field(description="Every transition, oldest first.")
     async def history(self, info: Info) -> list[LedgerItemEvent]:
-        rows = await item_resolvers.history(info.context, self._row)
+        rows = await ledger_reads.history(info.context, self._row)
         return [LedgerItemEvent.from_row(row) for row in rows]
 
 
@@ -243,14 +243,14 @@ class LedgerItemConnection(Connection[LedgerItem]):
 
     @strawberry.field(description="How many items the filter matches in all.")
     async def total_count(self, info: Info) -> int:
-        return await item_resolvers.count(info.context, self._spec)
+        return await ledger_reads.count(info.context, self._spec)
 
     @strawberry.field(
         description="True when some ledger of the view is visible to you over only part of "
         "the area: the items and counts then cover that part."
     )
     def partial(self, info: Info) -> bool:
-        return item_resolvers.is_partial(info.context, self._spec)
+        return ledger_reads.is_partial(info.context, self._spec)
 
 
 @strawberry.type(description="One cell of the ledger matrix: items of a category in a status.")

@@ -9,10 +9,11 @@ from db.ledgers import DEPARTMENT_LEDGERS
 from resolvers import areas as area_resolvers
 from resolvers import cadres as cadre_resolvers
 from resolvers import households as household_resolvers
-from resolvers import ledger_items as item_resolvers
 from resolvers import meetings as meeting_resolvers
 from resolvers import rollups as rollup_resolvers
 from resolvers import visits as visit_resolvers
+from resolvers.ledgers import catalog as ledger_catalog
+from resolvers.ledgers import reads as ledger_reads
 from schema.access import AccessQuery
 from schema.ledgers import LedgerCategory, LedgerItem, LedgerKind, Meeting, Suggestion
 from schema.relay import decode_id
@@ -52,7 +53,7 @@ async def _node(info: Info, value: str) -> Node | None:
             suggestion = await meeting_resolvers.suggestion_by_id(context, suggestion_id=row_id)
             return Suggestion.from_row(suggestion) if suggestion else None
         case "LedgerItem":
-            item = await item_resolvers.by_id(context, item_id=row_id)
+            item = await ledger_reads.by_id(context, item_id=row_id)
             return LedgerItem.from_row(item) if item else None
     return None
 
@@ -104,5 +105,5 @@ class Query(AccessQuery, SavedQueryQueries):
                 department_ledger=kind.ledger in DEPARTMENT_LEDGERS,
                 deadline_working_days=info.context.working_days(kind.ledger),
             )
-            for kind in item_resolvers.catalog(info.context)
+            for kind in ledger_catalog.catalog(info.context)
         ]

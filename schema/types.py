@@ -16,11 +16,11 @@ from db import models
 from resolvers import areas as area_resolvers
 from resolvers import cadres as cadre_resolvers
 from resolvers import households as household_resolvers
-from resolvers import ledger_items as item_resolvers
 from resolvers import meetings as meeting_resolvers
 from resolvers import rollups as rollup_resolvers
 from resolvers import visits as visit_resolvers
 from resolvers.context import Context
+from resolvers.ledgers import reads as ledger_reads
 from schema.relay import connection, decode_id
 
 if TYPE_CHECKING:
@@ -128,8 +128,8 @@ class Area(Node):
     ) -> Annotated[LedgerItemConnection, strawberry.lazy(LEDGERS)]:
         from schema.ledgers import LedgerItem, LedgerItemConnection
 
-        spec = item_resolvers.build_filter(info.context, self._row, _filter_args(filter))
-        page = await item_resolvers.page(info.context, spec, first=first, after=after)
+        spec = ledger_reads.build_filter(info.context, self._row, _filter_args(filter))
+        page = await ledger_reads.page(info.context, spec, first=first, after=after)
         built = connection(page, LedgerItem.from_row, lambda r: r.id)
         return LedgerItemConnection(edges=built.edges, page_info=built.page_info, _spec=spec)
 
@@ -143,22 +143,22 @@ class Area(Node):
     ) -> list[Annotated[MatrixCell, strawberry.lazy(LEDGERS)]]:
         from schema.ledgers import MatrixCell
 
-        spec = item_resolvers.build_filter(info.context, self._row, _filter_args(filter))
-        cells = await item_resolvers.matrix(info.context, spec)
+        spec = ledger_reads.build_filter(info.context, self._row, _filter_args(filter))
+        cells = await ledger_reads.matrix(info.context, spec)
         return [
             MatrixCell(ledger=ledger.value, category=category, status=status, count=count)
             for ledger, category, status, count in cells
         ]
 
 
-def _filter_args(given: LedgerItemFilter | None) -> item_resolvers.FilterArgs:
+def _filter_args(given: LedgerItemFilter | None) -> ledger_reads.FilterArgs:
     if given is None:
-        return item_resolvers.FilterArgs()
+        return ledger_reads.FilterArgs()
     responsible_id = None
     if given.responsible_id is not None:
         # An unknown cadre matches no item, like a cadre responsible for none.
         responsible_id = decode_id(given.responsible_id, "Cadre") or 0
-    return item_resolvers.FilterArgs(
+    return ledger_reads.FilterArgs(
         ledgers=given.ledgers,
         categories=given.categories,
         statuses=given.statuses,

@@ -7,8 +7,8 @@ import binascii
 
 import strawberry
 
-from resolvers import ledger_import
 from resolvers.errors import ErrorCode, InputError
+from resolvers.ledgers import imports as ledger_imports
 from schema.errors import ImportLedgerError, from_input_errors
 from schema.mutations.visits import IDEMPOTENCY_KEY_HELP
 from schema.relay import decode_id
@@ -51,7 +51,7 @@ class ImportMutations:
             return ImportLedgerPayload(
                 imported=0, row_errors=[], errors=from_input_errors((error,)), replayed=False
             )
-        outcome = await ledger_import.import_sheet(
+        outcome = await ledger_imports.import_sheet(
             info.context,
             village_id=decode_id(input.village_id, "Area"),
             file_name=input.file_name,

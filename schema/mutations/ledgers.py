@@ -9,8 +9,9 @@ from typing import Any
 import strawberry
 
 from db.ledgers import Action
-from resolvers import ledger_items as item_resolvers
-from resolvers.ledger_items import Ref
+from resolvers.ledgers import handling as ledger_handling
+from resolvers.ledgers import recording as ledger_recording
+from resolvers.references import Ref
 from schema.errors import LedgerItemActionError, RecordLedgerItemError, from_input_errors
 from schema.ledgers import LedgerItem, Satisfaction
 from schema.mutations.visits import IDEMPOTENCY_KEY_HELP
@@ -114,7 +115,7 @@ class RateLedgerItemInput(LedgerItemActionInput):
 
 
 async def _act(info: Info, action: Action, given: LedgerItemActionInput) -> LedgerItemPayload:
-    data = item_resolvers.TransitionInput(
+    data = ledger_handling.TransitionInput(
         action=action,
         item_id=decode_id(given.item_id, "LedgerItem"),
         actor_id=decode_id(given.actor_id, "Cadre"),
@@ -136,7 +137,7 @@ async def _act(info: Info, action: Action, given: LedgerItemActionInput) -> Ledg
         data = _with(data, reason=given.reason)
     elif isinstance(given, RateLedgerItemInput):
         data = _with(data, satisfaction=given.satisfaction)
-    outcome = await item_resolvers.transition(info.context, data)
+    outcome = await ledger_handling.transition(info.context, data)
     return LedgerItemPayload(
         item=LedgerItem.from_row(outcome.value) if outcome.value else None,
         errors=from_input_errors(outcome.errors),
@@ -144,7 +145,7 @@ async def _act(info: Info, action: Action, given: LedgerItemActionInput) -> Ledg
     )
 
 
-def _with(data: item_resolvers.TransitionInput, **changes: Any) -> item_resolvers.TransitionInput:
+def _with(data: ledger_handling.TransitionInput, **changes: Any) -> ledger_handling.TransitionInput:
     return dataclasses.replace(data, **changes)
 
 
@@ -154,9 +155,9 @@ class LedgerMutations:
     async def record_ledger_item(
         self, info: Info, input: RecordLedgerItemInput
     ) -> RecordLedgerItemPayload:
-        outcome = await item_resolvers.record_item(
+        outcome = await ledger_recording.record_item(
             info.context,
-            item_resolvers.RecordItemInput(
+            ledger_recording.RecordItemInput(
                 ledger=input.ledger,
                 category=input.category,
                 reasons=tuple(input.reasons),

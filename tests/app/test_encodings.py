@@ -31,7 +31,7 @@ from app.demo import seed_saved_queries
 from app.settings import Settings
 from app.system import system_context
 from db.models import AuditEvent, LedgerItem, Visit
-from resolvers import saved_queries
+from resolvers import saved_queries, saved_query_files
 from schema.root import graphql_schema
 from tests.conftest import token_for
 from tests.helpers import TESTER, Tree, global_id, make_tree
@@ -125,10 +125,10 @@ async def world(
     tree = await make_tree(sessionmaker)
     async with system_context(settings) as context:
         pushed = await seed_saved_queries(context)
-        own = saved_queries.QueryFile(
+        own = saved_query_files.QueryFile(
             name=MATRIX_REPORT, document=FILTERED + "\n", description="t", roles=("county_leader",)
         )
-        pushed += await saved_queries.push(context, graphql_schema(), [own])
+        pushed += await saved_query_files.push(context, graphql_schema(), [own])
     assert not any(p.errors for p in pushed), pushed
     transport = httpx.ASGITransport(app=app)
     async with httpx.AsyncClient(transport=transport, base_url="http://test") as http:

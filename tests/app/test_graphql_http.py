@@ -8,7 +8,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from app.graphql_http import GRAPHQL_RESPONSE, JSON, negotiate
+from app.graphql_request import GRAPHQL_RESPONSE, JSON, negotiate
 from tests.helpers import make_tree
 
 QUERY = "query Towns { areas(level: TOWNSHIP) { code } }"

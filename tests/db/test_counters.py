@@ -31,10 +31,13 @@ from db.models import (
     Visit,
     VisitKind,
 )
-from resolvers import ledger_import, ledger_items, meetings, spreadsheets, visits
+from resolvers import meetings, spreadsheets, visits
 from resolvers.context import Context
 from resolvers.errors import ErrorCode
-from resolvers.ledger_items import Ref
+from resolvers.ledgers import handling as ledger_handling
+from resolvers.ledgers import imports as ledger_imports
+from resolvers.ledgers import recording as ledger_recording
+from resolvers.references import Ref
 from resolvers.writes import Outcome
 from tests.conftest import truncate_all
 from tests.helpers import Tree, make_tree
@@ -143,9 +146,9 @@ async def _apply(
                 expect_ok(await visits.record_visits(context, entries, key))
             case ("item", ledger, pi, hi):
                 department = ledger == "key_work"
-                outcome = await ledger_items.record_item(
+                outcome = await ledger_recording.record_item(
                     context,
-                    ledger_items.RecordItemInput(
+                    ledger_recording.RecordItemInput(
                         ledger=ledger,
                         category={
                             "livelihood": "water",
@@ -179,9 +182,9 @@ async def _apply(
                     items.append(outcome.value.id)
             case ("act", ii, action, dissatisfied):
                 if items:
-                    acted = await ledger_items.transition(
+                    acted = await ledger_handling.transition(
                         context,
-                        ledger_items.TransitionInput(
+                        ledger_handling.TransitionInput(
                             action=action,
                             item_id=items[ii % len(items)],
                             actor_id=c[0],
@@ -257,7 +260,7 @@ async def _apply(
                         for n in range(rows)
                     ]
                 )
-                imported = await ledger_import.import_sheet(
+                imported = await ledger_imports.import_sheet(
                     context, village_id=tree.village_id, file_name="x.xlsx", content=sheet,
                     idempotency_key=key,
                 )  # fmt: skip

@@ -29,7 +29,7 @@ from db.models import AuditEvent, Department
 from db.queries import areas as area_queries
 from db.scoping import EVERYWHERE
 from db.seed.demo import COUNTY_CODE, seed_demo
-from schema.fast_path import plan_of
+from schema.fast_plan import plan_of
 from tests.conftest import token_for
 from tests.helpers import grant
 

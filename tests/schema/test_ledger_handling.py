@@ -9,7 +9,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.ledgers import Action, Status
-from resolvers.handling import ALLOWED_FROM
+from resolvers.ledgers.handling import ALLOWED_FROM
 from tests.helpers import Tree, global_id, gql, make_tree
 from tests.schema.ledger_api import PATHS, act, item_in, item_input, record_item
 

@@ -15,7 +15,7 @@ from db.scoping import EVERYWHERE
 from policies.permissions import Obj
 from resolvers import spreadsheets
 from resolvers.context import Context
-from resolvers.ledger_items import FilterArgs, build_filter
+from resolvers.ledgers.reads import FilterArgs, build_filter
 
 
 async def export_xlsx(context: Context, area: Area, args: FilterArgs) -> bytes:
