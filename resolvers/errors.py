@@ -5,6 +5,8 @@ from __future__ import annotations
 import dataclasses
 import enum
 
+from db.engine import is_unavailable as is_unavailable  # the database went away
+
 
 class ErrorCode(enum.StrEnum):
     """Stable codes of expected errors; front ends switch on these, not on messages."""

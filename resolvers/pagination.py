@@ -6,6 +6,7 @@ import base64
 import binascii
 import dataclasses
 
+from db.queries.pagination import Page as Page  # the pages resolvers return
 from resolvers.context import Context
 from resolvers.errors import ArgumentError
 

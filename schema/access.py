@@ -7,7 +7,7 @@ import datetime as dt
 import strawberry
 from strawberry.relay import Connection, GlobalID
 
-from db import models
+from db.rows import models
 from resolvers import admin
 from resolvers.access import Grant
 from schema.errors import UserError, from_input_errors

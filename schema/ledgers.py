@@ -8,8 +8,7 @@ from typing import Annotated, Self
 import strawberry
 from strawberry.relay import Connection, Node, NodeID
 
-from db import ledgers, models
-from db.queries.ledger_items import LedgerFilter
+from db.rows import ledgers, models
 from resolvers import areas as area_resolvers
 from resolvers import cadres as cadre_resolvers
 from resolvers import households as household_resolvers
@@ -239,7 +238,7 @@ class LedgerItem(Node):
 
 @strawberry.type(description="A page of ledger items.")
 class LedgerItemConnection(Connection[LedgerItem]):
-    _spec: strawberry.Private[LedgerFilter]
+    _spec: strawberry.Private[ledger_reads.LedgerFilter]
 
     @strawberry.field(description="How many items the filter matches in all.")
     async def total_count(self, info: Info) -> int:

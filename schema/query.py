@@ -5,7 +5,7 @@ from __future__ import annotations
 import strawberry
 from strawberry.relay import GlobalID, GlobalIDValueError, Node
 
-from db.ledgers import DEPARTMENT_LEDGERS
+from db.rows import ledgers
 from resolvers import areas as area_resolvers
 from resolvers import cadres as cadre_resolvers
 from resolvers import households as household_resolvers
@@ -102,7 +102,7 @@ class Query(AccessQuery, SavedQueryQueries):
                 key=kind.ledger.value,
                 name=kind.name,
                 categories=[LedgerCategory(key=k, name=n) for k, n in kind.categories.items()],
-                department_ledger=kind.ledger in DEPARTMENT_LEDGERS,
+                department_ledger=kind.ledger in ledgers.DEPARTMENT_LEDGERS,
                 deadline_working_days=info.context.working_days(kind.ledger),
             )
             for kind in ledger_catalog.catalog(info.context)

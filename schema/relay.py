@@ -7,8 +7,7 @@ from typing import TypeVar
 
 from strawberry.relay import Connection, Edge, GlobalID, GlobalIDValueError, Node, PageInfo
 
-from db.queries.pagination import Page
-from resolvers.pagination import encode_cursor
+from resolvers.pagination import Page, encode_cursor
 
 
 def decode_id(value: str, type_name: str) -> int | None:

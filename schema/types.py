@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated, Self
 import strawberry
 from strawberry.relay import Connection, Node, NodeID
 
-from db import models
+from db.rows import models
 from resolvers import areas as area_resolvers
 from resolvers import cadres as cadre_resolvers
 from resolvers import households as household_resolvers

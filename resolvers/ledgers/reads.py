@@ -14,6 +14,7 @@ from db.ledgers import (
 )
 from db.models import Area, LedgerItem, LedgerItemEvent
 from db.queries import ledger_items as item_queries
+from db.queries.ledger_items import LedgerFilter as LedgerFilter  # what a filter reads
 from db.queries.pagination import Page
 from policies.permissions import Act, Obj
 from resolvers.context import Context

@@ -8,7 +8,7 @@ from typing import Any
 
 import strawberry
 
-from db.ledgers import Action
+from db.rows import ledgers
 from resolvers.ledgers import handling as ledger_handling
 from resolvers.ledgers import recording as ledger_recording
 from resolvers.references import Ref
@@ -114,7 +114,9 @@ class RateLedgerItemInput(LedgerItemActionInput):
     satisfaction: Satisfaction
 
 
-async def _act(info: Info, action: Action, given: LedgerItemActionInput) -> LedgerItemPayload:
+async def _act(
+    info: Info, action: ledgers.Action, given: LedgerItemActionInput
+) -> LedgerItemPayload:
     data = ledger_handling.TransitionInput(
         action=action,
         item_id=decode_id(given.item_id, "LedgerItem"),
@@ -184,25 +186,25 @@ class LedgerMutations:
     async def assign_ledger_item(
         self, info: Info, input: AssignLedgerItemInput
     ) -> LedgerItemPayload:
-        return await _act(info, Action.ASSIGN, input)
+        return await _act(info, ledgers.Action.ASSIGN, input)
 
     @strawberry.mutation(description="Solved on the spot (就地解决): closes the item.")
     async def resolve_ledger_item_on_the_spot(
         self, info: Info, input: LedgerItemActionInput
     ) -> LedgerItemPayload:
-        return await _act(info, Action.RESOLVE_ON_THE_SPOT, input)
+        return await _act(info, ledgers.Action.RESOLVE_ON_THE_SPOT, input)
 
     @strawberry.mutation(description="A handling plan was made within the time limit.")
     async def make_ledger_item_plan(
         self, info: Info, input: MakeLedgerItemPlanInput
     ) -> LedgerItemPayload:
-        return await _act(info, Action.MAKE_PLAN, input)
+        return await _act(info, ledgers.Action.MAKE_PLAN, input)
 
     @strawberry.mutation(description="The plan was carried out: closes the item.")
     async def complete_ledger_item(
         self, info: Info, input: LedgerItemActionInput
     ) -> LedgerItemPayload:
-        return await _act(info, Action.COMPLETE, input)
+        return await _act(info, ledgers.Action.COMPLETE, input)
 
     @strawberry.mutation(
         description="Report up to a higher body: the item moves there with a new deadline."
@@ -210,14 +212,14 @@ class LedgerMutations:
     async def escalate_ledger_item(
         self, info: Info, input: EscalateLedgerItemInput
     ) -> LedgerItemPayload:
-        return await _act(info, Action.ESCALATE, input)
+        return await _act(info, ledgers.Action.ESCALATE, input)
 
     @strawberry.mutation(description="Policy does not allow it: closed with a reasoned reply.")
     async def decline_ledger_item(
         self, info: Info, input: DeclineLedgerItemInput
     ) -> LedgerItemPayload:
-        return await _act(info, Action.DECLINE, input)
+        return await _act(info, ledgers.Action.DECLINE, input)
 
     @strawberry.mutation(description="The household's rating; dissatisfied reopens the item.")
     async def rate_ledger_item(self, info: Info, input: RateLedgerItemInput) -> LedgerItemPayload:
-        return await _act(info, Action.RATE, input)
+        return await _act(info, ledgers.Action.RATE, input)
