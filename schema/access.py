@@ -11,7 +11,7 @@ from db.rows import models
 from resolvers import admin
 from resolvers.access import Grant
 from schema.errors import UserError, from_input_errors
-from schema.relay import connection, decode_id
+from schema.relay import connection, decode_id, no_lookup
 from schema.types import Area, Info
 
 
@@ -157,6 +157,8 @@ class AccessQuery:
 class AuditEventNode(strawberry.relay.Node):
     id: strawberry.relay.NodeID[int]
     event: AuditEvent
+
+    resolve_node = no_lookup()  # entries are read as pages of the trail, not by id
 
     @classmethod
     def from_row(cls, row: models.AuditEvent) -> AuditEventNode:

@@ -15,6 +15,7 @@ from resolvers import households as household_resolvers
 from resolvers import meetings as meeting_resolvers
 from resolvers import visits as visit_resolvers
 from resolvers.ledgers import reads as ledger_reads
+from schema.relay import by_row_id
 from schema.types import Area, Cadre, Department, Household, Info, Visit
 
 strawberry.enum(
@@ -42,6 +43,10 @@ class Suggestion(Node):
     content: str
     _row: strawberry.Private[models.Suggestion]
 
+    resolve_node = by_row_id(
+        lambda context, row_id: meeting_resolvers.suggestion_by_id(context, suggestion_id=row_id)
+    )
+
     @classmethod
     def from_row(cls, row: models.Suggestion) -> Self:
         return cls(id=row.id, content=row.content, _row=row)
@@ -67,6 +72,10 @@ class Meeting(Node):
     topic: str
     notes: str
     _row: strawberry.Private[models.Meeting]
+
+    resolve_node = by_row_id(
+        lambda context, row_id: meeting_resolvers.by_id(context, meeting_id=row_id)
+    )
 
     @classmethod
     def from_row(cls, row: models.Meeting) -> Self:
@@ -152,6 +161,8 @@ class LedgerItem(Node):
     satisfaction: Satisfaction | None
     version: int = strawberry.field(description="Goes up with every change.")
     _row: strawberry.Private[models.LedgerItem]
+
+    resolve_node = by_row_id(lambda context, row_id: ledger_reads.by_id(context, item_id=row_id))
 
     @classmethod
     def from_row(cls, row: models.LedgerItem) -> Self:

@@ -7,55 +7,24 @@ from strawberry.relay import GlobalID, GlobalIDValueError, Node
 
 from db.rows import ledgers
 from resolvers import areas as area_resolvers
-from resolvers import cadres as cadre_resolvers
-from resolvers import households as household_resolvers
-from resolvers import meetings as meeting_resolvers
 from resolvers import rollups as rollup_resolvers
-from resolvers import visits as visit_resolvers
 from resolvers.ledgers import catalog as ledger_catalog
-from resolvers.ledgers import reads as ledger_reads
 from schema.access import AccessQuery
-from schema.ledgers import LedgerCategory, LedgerItem, LedgerKind, Meeting, Suggestion
+from schema.ledgers import LedgerCategory, LedgerKind
 from schema.relay import decode_id
 from schema.saved_queries import SavedQueryQueries
-from schema.types import Area, AreaLevel, Cadre, Department, Household, Info, Visit
+from schema.types import Area, AreaLevel, Info
 
 
 async def _node(info: Info, value: str) -> Node | None:
+    """Strawberry's relay resolution: the type named in the id looks its row up
+    (``resolve_node``, see ``schema.relay.by_row_id``); an id that names no Node type,
+    or an abstract one, is answered as one that names nothing."""
     try:
-        type_name = GlobalID.from_id(value).type_name
-    except GlobalIDValueError:
+        global_id = GlobalID.from_id(value)
+        return await global_id.resolve_node(info)
+    except (GlobalIDValueError, NotImplementedError):
         return None
-    row_id = decode_id(value, type_name)
-    if row_id is None:
-        return None
-    context = info.context
-    match type_name:
-        case "Area":
-            area = await area_resolvers.by_id(context, area_id=row_id)
-            return Area.from_row(area) if area else None
-        case "Household":
-            household = await household_resolvers.by_id(context, household_id=row_id)
-            return Household.from_row(household) if household else None
-        case "Cadre":
-            cadre = await cadre_resolvers.by_id(context, cadre_id=row_id)
-            return Cadre.from_row(cadre) if cadre else None
-        case "Department":
-            department = await cadre_resolvers.department_by_id(context, department_id=row_id)
-            return Department.from_row(department) if department else None
-        case "Visit":
-            visit = await visit_resolvers.by_id(context, visit_id=row_id)
-            return Visit.from_row(visit) if visit else None
-        case "Meeting":
-            meeting = await meeting_resolvers.by_id(context, meeting_id=row_id)
-            return Meeting.from_row(meeting) if meeting else None
-        case "Suggestion":
-            suggestion = await meeting_resolvers.suggestion_by_id(context, suggestion_id=row_id)
-            return Suggestion.from_row(suggestion) if suggestion else None
-        case "LedgerItem":
-            item = await ledger_reads.by_id(context, item_id=row_id)
-            return LedgerItem.from_row(item) if item else None
-    return None
 
 
 @strawberry.type

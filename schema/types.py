@@ -21,7 +21,7 @@ from resolvers import rollups as rollup_resolvers
 from resolvers import visits as visit_resolvers
 from resolvers.context import Context
 from resolvers.ledgers import reads as ledger_reads
-from schema.relay import connection, decode_id
+from schema.relay import by_row_id, connection, decode_id
 
 if TYPE_CHECKING:
     from schema.ledgers import LedgerItemConnection, LedgerItemFilter, MatrixCell, Meeting
@@ -52,6 +52,8 @@ class Area(Node):
         description="National statistical division code (12-digit form); null for groups."
     )
     _row: strawberry.Private[models.Area]
+
+    resolve_node = by_row_id(lambda context, row_id: area_resolvers.by_id(context, area_id=row_id))
 
     @classmethod
     def from_row(cls, row: models.Area) -> Self:
@@ -178,6 +180,10 @@ class Household(Node):
     address: str | None
     _row: strawberry.Private[models.Household]
 
+    resolve_node = by_row_id(
+        lambda context, row_id: household_resolvers.by_id(context, household_id=row_id)
+    )
+
     @classmethod
     def from_row(cls, row: models.Household) -> Self:
         return cls(id=row.id, number=row.number, members=row.members, address=row.address, _row=row)
@@ -220,6 +226,10 @@ class Department(Node):
     name: str
     _row: strawberry.Private[models.Department]
 
+    resolve_node = by_row_id(
+        lambda context, row_id: cadre_resolvers.department_by_id(context, department_id=row_id)
+    )
+
     @classmethod
     def from_row(cls, row: models.Department) -> Self:
         return cls(id=row.id, kind=row.kind, name=row.name, _row=row)
@@ -240,6 +250,10 @@ class Cadre(Node):
     name: str
     rank: CadreRank
     _row: strawberry.Private[models.Cadre]
+
+    resolve_node = by_row_id(
+        lambda context, row_id: cadre_resolvers.by_id(context, cadre_id=row_id)
+    )
 
     @classmethod
     def from_row(cls, row: models.Cadre) -> Self:
@@ -278,6 +292,10 @@ class Visit(Node):
         description="Condolence visits: how many people of the household were visited."
     )
     _row: strawberry.Private[models.Visit]
+
+    resolve_node = by_row_id(
+        lambda context, row_id: visit_resolvers.by_id(context, visit_id=row_id)
+    )
 
     @classmethod
     def from_row(cls, row: models.Visit) -> Self:
