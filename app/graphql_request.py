@@ -10,7 +10,7 @@ import json
 from collections.abc import Mapping
 from typing import Any
 
-from starlette.requests import Request
+from starlette.requests import ClientDisconnect, Request
 
 from schema.limits import bad_text
 
@@ -86,10 +86,18 @@ async def read_params(request: Request, max_body_bytes: int) -> Params:
     if declared is not None and declared.isdigit() and int(declared) > max_body_bytes:
         raise RequestError(413, f"the body exceeds {max_body_bytes} bytes", "BODY_TOO_LARGE")
     body = bytearray()
-    async for chunk in request.stream():
-        body.extend(chunk)
-        if len(body) > max_body_bytes:
-            raise RequestError(413, f"the body exceeds {max_body_bytes} bytes", "BODY_TOO_LARGE")
+    try:
+        async for chunk in request.stream():
+            body.extend(chunk)
+            if len(body) > max_body_bytes:
+                raise RequestError(
+                    413, f"the body exceeds {max_body_bytes} bytes", "BODY_TOO_LARGE"
+                )
+    except ClientDisconnect as error:
+        # Nobody will read the answer; it is still typed (logs, metrics), not a crash.
+        raise RequestError(
+            400, "the client went away before the body ended", "CLIENT_GONE"
+        ) from error
     try:
         decoded = json.loads(body.decode("utf-8"))
     except UnicodeDecodeError as error:

@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 import json
+import logging
+from collections.abc import MutableMapping
+from typing import Any
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from starlette.applications import Starlette
 
 from app.graphql_request import GRAPHQL_RESPONSE, JSON, negotiate
+from app.settings import Settings
+from tests.conftest import TESTER, token_for
 from tests.helpers import make_tree
 
 QUERY = "query Towns { areas(level: TOWNSHIP) { code } }"
@@ -122,3 +128,45 @@ def test_negotiation() -> None:
     assert negotiate(f"{GRAPHQL_RESPONSE}, {JSON};q=0.9") == GRAPHQL_RESPONSE
     assert negotiate(f"{GRAPHQL_RESPONSE};q=0.5, {JSON}") == JSON
     assert negotiate("text/html") is None
+
+
+async def test_a_client_gone_mid_body_is_a_typed_answer_not_a_crash(
+    app: Starlette, settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    token = token_for(settings, TESTER)
+    scope = {
+        "type": "http",
+        "asgi": {"version": "3.0"},
+        "http_version": "1.1",
+        "method": "POST",
+        "scheme": "http",
+        "path": "/graphql",
+        "raw_path": b"/graphql",
+        "query_string": b"",
+        "root_path": "",
+        "headers": [
+            (b"host", b"t"),
+            (b"content-type", b"application/json"),
+            (b"authorization", f"Bearer {token}".encode()),
+        ],
+        "client": ("127.0.0.1", 1),
+        "server": ("t", 80),
+    }
+    arriving: list[MutableMapping[str, Any]] = [
+        {"type": "http.request", "body": b'{"query": "{ me {', "more_body": True},
+        {"type": "http.disconnect"},
+    ]
+
+    async def receive() -> MutableMapping[str, Any]:
+        return arriving.pop(0) if arriving else {"type": "http.disconnect"}
+
+    sent: list[MutableMapping[str, Any]] = []
+
+    async def send(message: MutableMapping[str, Any]) -> None:
+        sent.append(message)
+
+    with caplog.at_level(logging.ERROR):
+        await app(scope, receive, send)
+    assert sent[0]["type"] == "http.response.start" and sent[0]["status"] == 400, sent
+    assert b"CLIENT_GONE" in b"".join(m.get("body", b"") for m in sent)
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR], caplog.text
