@@ -151,6 +151,19 @@ def _with(data: ledger_handling.TransitionInput, **changes: Any) -> ledger_handl
     return dataclasses.replace(data, **changes)
 
 
+def _transition(
+    action: ledgers.Action, input_type: type[LedgerItemActionInput], description: str
+) -> Any:
+    """The mutation field of one handling action: its own input type, one payload shape."""
+
+    async def resolve(info: Info, input: LedgerItemActionInput) -> LedgerItemPayload:
+        return await _act(info, action, input)
+
+    # strawberry reads the argument's GraphQL type from the annotation: this action's input
+    resolve.__annotations__ = {"info": Info, "input": input_type, "return": LedgerItemPayload}
+    return strawberry.mutation(resolver=resolve, description=description)
+
+
 @strawberry.type
 class LedgerMutations:
     @strawberry.mutation(description="Receive an item into a ledger, once per key.")
@@ -182,44 +195,38 @@ class LedgerMutations:
             replayed=outcome.replayed,
         )
 
-    @strawberry.mutation(description="Assign (交办): responsible cadre and method.")
-    async def assign_ledger_item(
-        self, info: Info, input: AssignLedgerItemInput
-    ) -> LedgerItemPayload:
-        return await _act(info, ledgers.Action.ASSIGN, input)
-
-    @strawberry.mutation(description="Solved on the spot (就地解决): closes the item.")
-    async def resolve_ledger_item_on_the_spot(
-        self, info: Info, input: LedgerItemActionInput
-    ) -> LedgerItemPayload:
-        return await _act(info, ledgers.Action.RESOLVE_ON_THE_SPOT, input)
-
-    @strawberry.mutation(description="A handling plan was made within the time limit.")
-    async def make_ledger_item_plan(
-        self, info: Info, input: MakeLedgerItemPlanInput
-    ) -> LedgerItemPayload:
-        return await _act(info, ledgers.Action.MAKE_PLAN, input)
-
-    @strawberry.mutation(description="The plan was carried out: closes the item.")
-    async def complete_ledger_item(
-        self, info: Info, input: LedgerItemActionInput
-    ) -> LedgerItemPayload:
-        return await _act(info, ledgers.Action.COMPLETE, input)
-
-    @strawberry.mutation(
-        description="Report up to a higher body: the item moves there with a new deadline."
+    assign_ledger_item = _transition(
+        ledgers.Action.ASSIGN,
+        AssignLedgerItemInput,
+        "Assign (交办): responsible cadre and method.",
     )
-    async def escalate_ledger_item(
-        self, info: Info, input: EscalateLedgerItemInput
-    ) -> LedgerItemPayload:
-        return await _act(info, ledgers.Action.ESCALATE, input)
-
-    @strawberry.mutation(description="Policy does not allow it: closed with a reasoned reply.")
-    async def decline_ledger_item(
-        self, info: Info, input: DeclineLedgerItemInput
-    ) -> LedgerItemPayload:
-        return await _act(info, ledgers.Action.DECLINE, input)
-
-    @strawberry.mutation(description="The household's rating; dissatisfied reopens the item.")
-    async def rate_ledger_item(self, info: Info, input: RateLedgerItemInput) -> LedgerItemPayload:
-        return await _act(info, ledgers.Action.RATE, input)
+    resolve_ledger_item_on_the_spot = _transition(
+        ledgers.Action.RESOLVE_ON_THE_SPOT,
+        LedgerItemActionInput,
+        "Solved on the spot (就地解决): closes the item.",
+    )
+    make_ledger_item_plan = _transition(
+        ledgers.Action.MAKE_PLAN,
+        MakeLedgerItemPlanInput,
+        "A handling plan was made within the time limit.",
+    )
+    complete_ledger_item = _transition(
+        ledgers.Action.COMPLETE,
+        LedgerItemActionInput,
+        "The plan was carried out: closes the item.",
+    )
+    escalate_ledger_item = _transition(
+        ledgers.Action.ESCALATE,
+        EscalateLedgerItemInput,
+        "Report up to a higher body: the item moves there with a new deadline.",
+    )
+    decline_ledger_item = _transition(
+        ledgers.Action.DECLINE,
+        DeclineLedgerItemInput,
+        "Policy does not allow it: closed with a reasoned reply.",
+    )
+    rate_ledger_item = _transition(
+        ledgers.Action.RATE,
+        RateLedgerItemInput,
+        "The household's rating; dissatisfied reopens the item.",
+    )
