@@ -151,9 +151,20 @@ def _with(data: ledger_handling.TransitionInput, **changes: Any) -> ledger_handl
     return dataclasses.replace(data, **changes)
 
 
-def _transition(
-    action: ledgers.Action, input_type: type[LedgerItemActionInput], description: str
-) -> Any:
+DESCRIPTIONS = {
+    ledgers.Action.ASSIGN: "Assign (交办): responsible cadre and method.",
+    ledgers.Action.RESOLVE_ON_THE_SPOT: "Solved on the spot (就地解决): closes the item.",
+    ledgers.Action.MAKE_PLAN: "A handling plan was made within the time limit.",
+    ledgers.Action.COMPLETE: "The plan was carried out: closes the item.",
+    ledgers.Action.ESCALATE: (
+        "Report up to a higher body: the item moves there with a new deadline."
+    ),
+    ledgers.Action.DECLINE: "Policy does not allow it: closed with a reasoned reply.",
+    ledgers.Action.RATE: "The household's rating; dissatisfied reopens the item.",
+}
+
+
+def _transition(action: ledgers.Action, input_type: type[LedgerItemActionInput]) -> Any:
     """The mutation field of one handling action: its own input type, one payload shape."""
 
     async def resolve(info: Info, input: LedgerItemActionInput) -> LedgerItemPayload:
@@ -161,7 +172,7 @@ def _transition(
 
     # strawberry reads the argument's GraphQL type from the annotation: this action's input
     resolve.__annotations__ = {"info": Info, "input": input_type, "return": LedgerItemPayload}
-    return strawberry.mutation(resolver=resolve, description=description)
+    return strawberry.mutation(resolver=resolve, description=DESCRIPTIONS[action])
 
 
 @strawberry.type
@@ -195,38 +206,12 @@ class LedgerMutations:
             replayed=outcome.replayed,
         )
 
-    assign_ledger_item = _transition(
-        ledgers.Action.ASSIGN,
-        AssignLedgerItemInput,
-        "Assign (交办): responsible cadre and method.",
-    )
+    assign_ledger_item = _transition(ledgers.Action.ASSIGN, AssignLedgerItemInput)
     resolve_ledger_item_on_the_spot = _transition(
-        ledgers.Action.RESOLVE_ON_THE_SPOT,
-        LedgerItemActionInput,
-        "Solved on the spot (就地解决): closes the item.",
+        ledgers.Action.RESOLVE_ON_THE_SPOT, LedgerItemActionInput
     )
-    make_ledger_item_plan = _transition(
-        ledgers.Action.MAKE_PLAN,
-        MakeLedgerItemPlanInput,
-        "A handling plan was made within the time limit.",
-    )
-    complete_ledger_item = _transition(
-        ledgers.Action.COMPLETE,
-        LedgerItemActionInput,
-        "The plan was carried out: closes the item.",
-    )
-    escalate_ledger_item = _transition(
-        ledgers.Action.ESCALATE,
-        EscalateLedgerItemInput,
-        "Report up to a higher body: the item moves there with a new deadline.",
-    )
-    decline_ledger_item = _transition(
-        ledgers.Action.DECLINE,
-        DeclineLedgerItemInput,
-        "Policy does not allow it: closed with a reasoned reply.",
-    )
-    rate_ledger_item = _transition(
-        ledgers.Action.RATE,
-        RateLedgerItemInput,
-        "The household's rating; dissatisfied reopens the item.",
-    )
+    make_ledger_item_plan = _transition(ledgers.Action.MAKE_PLAN, MakeLedgerItemPlanInput)
+    complete_ledger_item = _transition(ledgers.Action.COMPLETE, LedgerItemActionInput)
+    escalate_ledger_item = _transition(ledgers.Action.ESCALATE, EscalateLedgerItemInput)
+    decline_ledger_item = _transition(ledgers.Action.DECLINE, DeclineLedgerItemInput)
+    rate_ledger_item = _transition(ledgers.Action.RATE, RateLedgerItemInput)
