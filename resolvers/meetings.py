@@ -15,7 +15,7 @@ from resolvers import checks, references
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, InputError
 from resolvers.pagination import page_request
-from resolvers.writes import Outcome, Rejected, digest, write_once
+from resolvers.writes import Outcome, Rejected, digest, row_loader, write_once
 
 MEETING_PLACES = frozenset({AreaLevel.VILLAGE, AreaLevel.COMMUNITY, AreaLevel.GROUP})
 TOPIC_MAX = 200
@@ -110,11 +110,6 @@ async def record_meeting(context: Context, data: RecordMeetingInput) -> Outcome[
             raise Rejected(InputError(ErrorCode.UNKNOWN_AREA, "areaId", "no such area"))
         return meeting, meeting.id
 
-    async def load(session: AsyncSession, meeting_id: int) -> Meeting:
-        meeting = await session.get(Meeting, meeting_id)
-        assert meeting is not None
-        return meeting
-
     request_hash = digest(
         data.area_id,
         data.held_on,
@@ -131,7 +126,7 @@ async def record_meeting(context: Context, data: RecordMeetingInput) -> Outcome[
         key=data.idempotency_key,
         request_hash=request_hash,
         write=write,
-        load=load,
+        load=row_loader(Meeting),
     )
 
 
@@ -184,11 +179,6 @@ async def add_suggestion(context: Context, data: AddSuggestionInput) -> Outcome[
             raise Rejected(unknown)
         return suggestion, suggestion.id
 
-    async def load(session: AsyncSession, suggestion_id: int) -> Suggestion:
-        suggestion = await session.get(Suggestion, suggestion_id)
-        assert suggestion is not None
-        return suggestion
-
     return await write_once(
         context,
         operation="addSuggestion",
@@ -196,5 +186,5 @@ async def add_suggestion(context: Context, data: AddSuggestionInput) -> Outcome[
         key=data.idempotency_key,
         request_hash=digest(data.meeting_id, data.content, data.household_id),
         write=write,
-        load=load,
+        load=row_loader(Suggestion),
     )

@@ -17,7 +17,15 @@ from resolvers import checks, references
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, InputError
 from resolvers.pagination import page_request
-from resolvers.writes import InOneStatement, Keyed, Outcome, Rejected, digest, write_once
+from resolvers.writes import (
+    InOneStatement,
+    Keyed,
+    Outcome,
+    Rejected,
+    digest,
+    row_loader,
+    write_once,
+)
 
 RECORD_VISIT = "recordVisit"
 NOTES_MAX_LENGTH = 2000
@@ -124,11 +132,6 @@ async def record_visit(context: Context, data: RecordVisitInput) -> Outcome[Visi
             raise Rejected(UNKNOWN_HOUSEHOLD)
         return visit, visit.id
 
-    async def load(session: AsyncSession, visit_id: int) -> Visit:
-        visit = await session.get(Visit, visit_id)
-        assert visit is not None
-        return visit
-
     request_hash = digest(
         data.household_id,
         data.cadre_id,
@@ -145,7 +148,7 @@ async def record_visit(context: Context, data: RecordVisitInput) -> Outcome[Visi
         key=data.idempotency_key,
         request_hash=request_hash,
         write=write,
-        load=load,
+        load=row_loader(Visit),
         in_one_statement=InOneStatement(write_in_one_statement, refusal),
     )
 

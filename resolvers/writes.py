@@ -20,7 +20,7 @@ import datetime as dt
 import hashlib
 import json
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Generic, TypeVar
+from typing import TYPE_CHECKING, Generic, TypeVar
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -31,6 +31,9 @@ from db.queries import access as access_queries
 from db.queries import idempotency as idempotency_queries
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, InputError
+
+if TYPE_CHECKING:
+    from _typeshed import DataclassInstance
 
 T = TypeVar("T")
 IDEMPOTENCY_KEY_LENGTH = (8, 128)
@@ -84,6 +87,28 @@ def digest(*parts: object) -> str:
 
     canonical = json.dumps(parts, ensure_ascii=False, sort_keys=True, default=default)
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def input_digest(data: DataclassInstance) -> str:
+    """The request hash of a keyed input dataclass: every field but its idempotency key."""
+    return digest(dataclasses.astuple(dataclasses.replace(data, idempotency_key="")))
+
+
+M = TypeVar("M")
+
+
+def row_loader(
+    model: type[M], *, fresh: bool = False
+) -> Callable[[AsyncSession, int], Awaitable[M]]:
+    """``write_once``'s ``load`` for a write whose result is one row of ``model`` (``fresh``:
+    read again even when the session holds it)."""
+
+    async def load(session: AsyncSession, row_id: int) -> M:
+        row = await session.get(model, row_id, populate_existing=fresh)
+        assert row is not None
+        return row
+
+    return load
 
 
 def check_key(key: str) -> list[InputError]:

@@ -30,7 +30,7 @@ from resolvers.ledgers.catalog import object_of
 from resolvers.ledgers.recording import TEXT_MAX, load_item
 from resolvers.references import Ref
 from resolvers.workdays import add_working_days
-from resolvers.writes import Outcome, Rejected, digest, write_once
+from resolvers.writes import Outcome, Rejected, input_digest, write_once
 
 S = Status
 
@@ -200,13 +200,12 @@ async def transition(context: Context, data: TransitionInput) -> Outcome[LedgerI
             )
         return await load_item(session, item.id), item.id
 
-    request_hash = digest(dataclasses.astuple(dataclasses.replace(data, idempotency_key="")))
     return await write_once(
         context,
         operation="ledgerItemTransition",
         object_type="ledger_item",
         key=data.idempotency_key,
-        request_hash=request_hash,
+        request_hash=input_digest(data),
         write=write,
         load=load_item,
     )

@@ -30,7 +30,7 @@ from resolvers.errors import ErrorCode, InputError
 from resolvers.ledgers.catalog import object_of, visible_ledger
 from resolvers.references import Ref
 from resolvers.workdays import add_working_days
-from resolvers.writes import Outcome, Rejected, digest, write_once
+from resolvers.writes import Outcome, Rejected, input_digest, row_loader, write_once
 
 TITLE_MAX = 200
 TEXT_MAX = 5000
@@ -184,22 +184,18 @@ async def record_item(context: Context, data: RecordItemInput) -> Outcome[Ledger
             raise Rejected(InputError(ErrorCode.UNKNOWN_AREA, "areaId", "no such area"))
         return item, item.id
 
-    request_hash = digest(dataclasses.astuple(dataclasses.replace(data, idempotency_key="")))
     return await write_once(
         context,
         operation="recordLedgerItem",
         object_type="ledger_item",
         key=data.idempotency_key,
-        request_hash=request_hash,
+        request_hash=input_digest(data),
         write=write,
         load=load_item,
     )
 
 
-async def load_item(session: AsyncSession, item_id: int) -> LedgerItem:
-    item = await session.get(LedgerItem, item_id, populate_existing=True)
-    assert item is not None
-    return item
+load_item = row_loader(LedgerItem, fresh=True)  # an item as it is now (transitions change it)
 
 
 async def _place(
