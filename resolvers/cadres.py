@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from db.models import Area, Cadre, Department
-from db.queries import cadres as cadre_queries
 from db.queries.pagination import Page
 from policies.permissions import Obj
 from resolvers.context import Context
-from resolvers.pagination import page_request
+from resolvers.pagination import Held, page_held_in
 
 
 async def by_id(context: Context, *, cadre_id: int) -> Cadre | None:
@@ -24,15 +23,11 @@ async def department_by_id(context: Context, *, department_id: int) -> Departmen
     return await context.loaders.department_by_id.load(department_id)
 
 
+HELD = Held(held_by=Cadre.area_id, key=Cadre.id, obj=Obj.CADRE)
+
+
 async def page_in_area(
     context: Context, area: Area, *, first: int | None, after: str | None
 ) -> Page[Cadre]:
-    request = page_request(context, first=first, after=after)
-    async with context.reading() as session:
-        return await cadre_queries.page_in_area(
-            session=session,
-            area=area,
-            scope=context.access.scope(Obj.CADRE),
-            after=request.after,
-            limit=request.limit,
-        )
+    found: Page[Cadre] = await page_held_in(context, area, HELD, first=first, after=after)
+    return found

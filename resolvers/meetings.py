@@ -14,7 +14,7 @@ from policies.permissions import Act, Obj
 from resolvers import checks, references
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, InputError
-from resolvers.pagination import page_request
+from resolvers.pagination import Held, page_held_in
 from resolvers.writes import Outcome, Rejected, digest, row_loader, write_once
 
 MEETING_PLACES = frozenset({AreaLevel.VILLAGE, AreaLevel.COMMUNITY, AreaLevel.GROUP})
@@ -37,18 +37,14 @@ async def suggestions(context: Context, meeting: Meeting) -> list[Suggestion]:
     return await context.loaders.suggestions_by_meeting_id.load(meeting.id)
 
 
+HELD = Held(held_by=Meeting.area_id, key=Meeting.id, obj=Obj.MEETING)
+
+
 async def page_in_area(
     context: Context, area: Area, *, first: int | None, after: str | None
 ) -> Page[Meeting]:
-    request = page_request(context, first=first, after=after)
-    async with context.reading() as session:
-        return await meeting_queries.page_in_area(
-            session=session,
-            area=area,
-            scope=context.access.scope(Obj.MEETING),
-            after=request.after,
-            limit=request.limit,
-        )
+    found: Page[Meeting] = await page_held_in(context, area, HELD, first=first, after=after)
+    return found
 
 
 @dataclasses.dataclass(frozen=True)

@@ -5,8 +5,12 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+from typing import Any
 
+from db.models import Area
+from db.queries import areas as area_queries
 from db.queries.pagination import Page as Page  # the pages resolvers return
+from policies.permissions import Obj
 from resolvers.context import Context
 from resolvers.errors import ArgumentError
 
@@ -44,3 +48,29 @@ def page_request(context: Context, *, first: int | None, after: str | None) -> P
     if not 0 <= limit <= context.max_page_size:
         raise ArgumentError(f"`first` must be between 0 and {context.max_page_size}")
     return PageRequest(after=None if after is None else decode_cursor(after), limit=limit)
+
+
+@dataclasses.dataclass(frozen=True)
+class Held:
+    """Rows held by areas (a cadre's home area, a meeting's area), read by a permission."""
+
+    held_by: Any  # the table's area column
+    key: Any  # its primary key
+    obj: Obj
+
+
+async def page_held_in(
+    context: Context, area: Area, held: Held, *, first: int | None, after: str | None
+) -> Page[Any]:
+    """A page of the rows ``held`` by ``area``'s subtree that the caller may read."""
+    request = page_request(context, first=first, after=after)
+    async with context.reading() as session:
+        return await area_queries.page_held_in(
+            session=session,
+            held_by=held.held_by,
+            key=held.key,
+            area=area,
+            scope=context.access.scope(held.obj),
+            after=request.after,
+            limit=request.limit,
+        )

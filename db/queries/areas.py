@@ -4,13 +4,16 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Sequence
+from typing import Any, TypeVar
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from db import counters, scoping
 from db.models import Area, AreaLevel
 from db.paths import child_path, path_end
+from db.queries.pagination import Page, fetch_page
 from db.scoping import ScopeShape
 
 DEPTH = {
@@ -97,3 +100,23 @@ async def create(
 def contains(ancestor: Area, area: Area) -> bool:
     """Whether ``area`` lies in ``ancestor``'s subtree (itself included)."""
     return ancestor.path <= area.path < path_end(ancestor.path)
+
+
+R = TypeVar("R")
+
+
+async def page_held_in(
+    *,
+    session: AsyncSession,
+    held_by: InstrumentedAttribute[Any],
+    key: InstrumentedAttribute[Any],
+    area: Area,
+    scope: ScopeShape,
+    after: int | None,
+    limit: int,
+) -> Page[Any]:
+    """Rows whose area (``held_by``, a column of their table) lies in ``area``'s subtree
+    and inside ``scope``: a page of them by ``key``."""
+    areas_below = select(Area.id).where(in_subtree(area.path), scoping.clause(scope, Area.path))
+    statement = select(held_by.class_).where(held_by.in_(areas_below))
+    return await fetch_page(session=session, statement=statement, key=key, after=after, limit=limit)

@@ -10,8 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import scoping
 from db.models import Area, Cadre, Department
-from db.queries import areas as area_queries
-from db.queries.pagination import Page, fetch_page
 from db.scoping import ScopeShape
 
 
@@ -29,18 +27,6 @@ async def get_many(
 ) -> Sequence[Cadre]:
     statement = select(Cadre).where(Cadre.id.in_(cadre_ids), visible(scope, self_id))
     return (await session.scalars(statement)).all()
-
-
-async def page_in_area(
-    *, session: AsyncSession, area: Area, scope: ScopeShape, after: int | None, limit: int
-) -> Page[Cadre]:
-    areas_below = select(Area.id).where(
-        area_queries.in_subtree(area.path), scoping.clause(scope, Area.path)
-    )
-    statement = select(Cadre).where(Cadre.area_id.in_(areas_below))
-    return await fetch_page(
-        session=session, statement=statement, key=Cadre.id, after=after, limit=limit
-    )
 
 
 async def get_departments(

@@ -10,8 +10,6 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db import counters, scoping
 from db.models import Area, AreaLevel, Meeting, Suggestion
-from db.queries import areas as area_queries
-from db.queries.pagination import Page, fetch_page
 from db.scoping import ScopeShape
 
 
@@ -46,18 +44,6 @@ async def list_suggestions(
         .order_by(Suggestion.meeting_id, Suggestion.id)
     )
     return (await session.scalars(statement)).all()
-
-
-async def page_in_area(
-    *, session: AsyncSession, area: Area, scope: ScopeShape, after: int | None, limit: int
-) -> Page[Meeting]:
-    areas_below = select(Area.id).where(
-        area_queries.in_subtree(area.path), scoping.clause(scope, Area.path)
-    )
-    statement = select(Meeting).where(Meeting.area_id.in_(areas_below))
-    return await fetch_page(
-        session=session, statement=statement, key=Meeting.id, after=after, limit=limit
-    )
 
 
 async def create(
