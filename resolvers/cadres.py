@@ -2,11 +2,10 @@
 
 from __future__ import annotations
 
-from db.models import Area, Cadre, Department
-from db.queries.pagination import Page
+from db.models import Cadre, Department
 from policies.permissions import Obj
 from resolvers.context import Context
-from resolvers.pagination import Held, page_held_in
+from resolvers.pagination import Held
 
 
 async def by_id(context: Context, *, cadre_id: int) -> Cadre | None:
@@ -23,11 +22,4 @@ async def department_by_id(context: Context, *, department_id: int) -> Departmen
     return await context.loaders.department_by_id.load(department_id)
 
 
-HELD = Held(held_by=Cadre.area_id, key=Cadre.id, obj=Obj.CADRE)
-
-
-async def page_in_area(
-    context: Context, area: Area, *, first: int | None, after: str | None
-) -> Page[Cadre]:
-    found: Page[Cadre] = await page_held_in(context, area, HELD, first=first, after=after)
-    return found
+HELD = Held(held_by=Cadre.area_id, key=Cadre.id, obj=Obj.CADRE)  # paged by an area: its subtree

@@ -7,14 +7,13 @@ import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import Area, AreaLevel, Meeting, Suggestion
+from db.models import AreaLevel, Meeting, Suggestion
 from db.queries import meetings as meeting_queries
-from db.queries.pagination import Page
 from policies.permissions import Act, Obj
 from resolvers import checks, references
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, InputError
-from resolvers.pagination import Held, page_held_in
+from resolvers.pagination import Held
 from resolvers.writes import Outcome, Rejected, digest, row_loader, write_once
 
 MEETING_PLACES = frozenset({AreaLevel.VILLAGE, AreaLevel.COMMUNITY, AreaLevel.GROUP})
@@ -37,14 +36,7 @@ async def suggestions(context: Context, meeting: Meeting) -> list[Suggestion]:
     return await context.loaders.suggestions_by_meeting_id.load(meeting.id)
 
 
-HELD = Held(held_by=Meeting.area_id, key=Meeting.id, obj=Obj.MEETING)
-
-
-async def page_in_area(
-    context: Context, area: Area, *, first: int | None, after: str | None
-) -> Page[Meeting]:
-    found: Page[Meeting] = await page_held_in(context, area, HELD, first=first, after=after)
-    return found
+HELD = Held(held_by=Meeting.area_id, key=Meeting.id, obj=Obj.MEETING)  # paged by an area
 
 
 @dataclasses.dataclass(frozen=True)

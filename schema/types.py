@@ -21,6 +21,7 @@ from resolvers import rollups as rollup_resolvers
 from resolvers import visits as visit_resolvers
 from resolvers.context import Context
 from resolvers.ledgers import reads as ledger_reads
+from resolvers.pagination import page_held_in
 from schema.relay import by_row_id, connection, decode_id
 
 if TYPE_CHECKING:
@@ -85,7 +86,9 @@ class Area(Node):
     async def cadres(
         self, info: Info, first: int | None = None, after: str | None = None
     ) -> Connection[Cadre]:
-        page = await cadre_resolvers.page_in_area(info.context, self._row, first=first, after=after)
+        page = await page_held_in(
+            info.context, self._row, cadre_resolvers.HELD, first=first, after=after
+        )
         return connection(page, Cadre.from_row, lambda r: r.id)
 
     @strawberry.field(
@@ -112,8 +115,8 @@ class Area(Node):
     ) -> Connection[Annotated[Meeting, strawberry.lazy(LEDGERS)]]:
         from schema.ledgers import Meeting
 
-        page = await meeting_resolvers.page_in_area(
-            info.context, self._row, first=first, after=after
+        page = await page_held_in(
+            info.context, self._row, meeting_resolvers.HELD, first=first, after=after
         )
         return connection(page, Meeting.from_row, lambda r: r.id)
 
