@@ -7,11 +7,11 @@ from pathlib import Path
 
 import typer
 
+from app.auth import AuthError, mint_token
 from app.cli_support import area_id_of, console, fail, run_system, value_of
 from app.settings import Settings
 from policies.authorizer import shipped_rules
 from resolvers import admin
-from resolvers.auth import AuthError, mint_token
 from resolvers.context import Context
 
 users_cli = typer.Typer(help="Users.")

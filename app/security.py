@@ -22,10 +22,10 @@ from urllib.parse import unquote_to_bytes
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from app.auth import AuthConfig, AuthError, PrincipalCache
 from app.observability import send_json
 from db import policy_version as versions
 from resolvers.access import Access
-from resolvers.auth import AuthConfig, AuthError, PrincipalCache
 from resolvers.policy_store import PolicyStore
 from schema.limits import NUL_MESSAGE, SURROGATE_MESSAGE, bad_text
 

@@ -10,8 +10,8 @@ from zoneinfo import ZoneInfo
 from pydantic import Field, SecretStr, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+from app.auth import AuthConfig
 from db.ledgers import Ledger
-from resolvers.auth import AuthConfig
 
 # Only for development: production refuses to start without a real key.
 DEVELOPMENT_SECRET = "grassroots-development-secret-not-for-production"  # noqa: S105

@@ -16,6 +16,7 @@ import asyncio
 import statistics
 import time
 
+from app.auth import PrincipalCache, mint_token
 from app.settings import Settings
 from bench.common import fresh_database
 from db.engine import create_engine, create_sessionmaker
@@ -25,7 +26,6 @@ from db.queries import areas as area_queries
 from policies.authorizer import Authorizer, shipped_rules
 from policies.permissions import Obj
 from resolvers.access import Access
-from resolvers.auth import PrincipalCache, mint_token
 from resolvers.policy_store import PolicyStore
 
 

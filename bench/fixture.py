@@ -13,9 +13,9 @@ from typing import Any
 
 import asyncpg
 
+from app.auth import AuthConfig, mint_token
 from bench.floor import _pool as floor_pool
 from db.paths import path_end
-from resolvers.auth import AuthConfig, mint_token
 
 SECRET = "bench-secret-bench-secret-bench-secret!"  # noqa: S105 - a local benchmark's own
 RESULTS = Path(__file__).parent / "results"

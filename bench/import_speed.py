@@ -20,6 +20,7 @@ from collections import Counter
 import httpx
 from sqlalchemy import func, select
 
+from app.auth import mint_token
 from app.main import create_app
 from app.settings import Settings
 from bench.common import fresh_database
@@ -29,7 +30,6 @@ from db.models import Area, AreaLevel, Cadre, Household, LedgerItem
 from db.queries import access as access_queries
 from db.seed.demo import seed_demo
 from policies.authorizer import shipped_rules
-from resolvers.auth import mint_token
 from resolvers.spreadsheets import COLUMNS, write_xlsx
 
 IMPORT = """

@@ -25,13 +25,13 @@ from typing import Any
 import httpx
 import openpyxl
 
+from app.auth import AuthConfig, mint_token
 from app.demo import seed_saved_queries
 from app.settings import Settings
 from app.system import system_context
 from bench import generate
 from bench.common import DEFAULT_POSTGRES, fresh_database
 from bench.fixture import RESULTS, SECRET, free_port, grant_bench_user, pg_pool
-from resolvers.auth import AuthConfig, mint_token
 
 
 def _peak_kib(pid: int) -> int:

@@ -21,8 +21,8 @@ from policies.authorizer import Decision, Rule, rule_problems
 from policies.permissions import LEDGER_KINDS, Act, Obj, Role, ledger_object
 from resolvers import checks, references
 from resolvers.access import Access, Grant
-from resolvers.auth import new_api_key, principal_of
 from resolvers.context import Context
+from resolvers.credentials import new_api_key, principal_of
 from resolvers.errors import ArgumentError, ErrorCode, InputError
 from resolvers.pagination import page_request
 from resolvers.writes import Outcome, Rejected

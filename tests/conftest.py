@@ -20,6 +20,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from starlette.applications import Starlette
 
+from app.auth import mint_token
 from app.main import create_app
 from app.settings import Environment, Settings
 from db import migrate
@@ -27,7 +28,6 @@ from db.engine import create_engine, create_sessionmaker, is_sqlite
 from db.models import Base, PolicyRule, PolicyVersion
 from db.queries import access as access_queries
 from policies.authorizer import shipped_rules
-from resolvers.auth import mint_token
 
 DEFAULT_POSTGRES_URL = "postgresql+asyncpg://postgres@127.0.0.1:5432/grassroots_test"
 SHIPPED = shipped_rules()

@@ -1,18 +1,16 @@
-"""Authentication: bearer JWTs (HS256 or RS256) and API keys, to a ``Principal``.
+"""Authentication at the app's door: bearer JWTs (HS256 or RS256) and API keys, to a
+``Principal``, and the principals kept per policy version.
 
 Only the configured algorithm is accepted (``alg: none`` and algorithm
 confusion are refused by construction); ``exp``, ``iat``, ``sub``, ``iss`` and
-``aud`` are required, ``nbf`` honoured. API keys (``gr_<prefix>_<secret>``)
-are stored as the SHA-256 of their secret part and compared in constant time.
+``aud`` are required, ``nbf`` honoured. API keys are resolvers' own
+(``resolvers.credentials``).
 """
 
 from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import hashlib
-import hmac
-import secrets
 import time
 from collections import OrderedDict
 
@@ -20,11 +18,23 @@ import jwt
 from cachetools import LRUCache
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from db.models import User
-from db.queries import access as access_queries
-from resolvers.access import Grant, Principal
+from resolvers.access import Principal
+from resolvers.credentials import (
+    AuthError,
+    key_digest,
+    principal_of_key,
+    principal_of_user,
+    split_api_key,
+)
 
-API_KEY_PREFIX = "gr_"
+__all__ = [
+    "AuthConfig",
+    "AuthError",
+    "PrincipalCache",
+    "authenticate",
+    "mint_token",
+    "verify_token",
+]
 
 
 @dataclasses.dataclass(frozen=True)
@@ -35,10 +45,6 @@ class AuthConfig:
     audience: str
     signing_key: str | None = None  # to mint tokens locally: the secret, or a private key
     leeway_seconds: int = 30
-
-
-class AuthError(Exception):
-    """The credentials are missing, malformed, expired, revoked or unknown."""
 
 
 def mint_token(config: AuthConfig, username: str, *, minutes: int = 60) -> str:
@@ -90,58 +96,12 @@ def verify_token(config: AuthConfig, token: str) -> str:
     return subject
 
 
-@dataclasses.dataclass(frozen=True)
-class NewApiKey:
-    key: str  # shown once
-    prefix: str
-    secret_hash: str
-
-
-def _digest(secret: str) -> str:
-    return hashlib.sha256(secret.encode()).hexdigest()
-
-
-def new_api_key() -> NewApiKey:
-    prefix = secrets.token_hex(6)
-    secret = secrets.token_urlsafe(32)
-    return NewApiKey(f"{API_KEY_PREFIX}{prefix}_{secret}", prefix, _digest(secret))
-
-
-def _split_api_key(text: str) -> tuple[str, str] | None:
-    if not text.startswith(API_KEY_PREFIX):
-        return None
-    prefix, _, secret = text[len(API_KEY_PREFIX) :].partition("_")
-    return (prefix, secret) if prefix and secret else None
-
-
 async def authenticate(session: AsyncSession, config: AuthConfig, credential: str) -> Principal:
     """The principal a bearer credential names, with their role assignments."""
-    parts = _split_api_key(credential)
+    parts = split_api_key(credential)
     if parts is not None:
-        key = await access_queries.get_api_key(session=session, prefix=parts[0])
-        if key is None or key.revoked_at is not None:
-            raise AuthError("unknown or revoked API key")
-        if not hmac.compare_digest(key.secret_hash, _digest(parts[1])):
-            raise AuthError("unknown or revoked API key")
-        user = await access_queries.get_user_by_id(session=session, user_id=key.user_id)
-    else:
-        username = verify_token(config, credential)
-        user = await access_queries.get_user(session=session, username=username)
-    if user is None or not user.active:
-        raise AuthError("unknown or inactive user")
-    return await _principal(session, user)
-
-
-async def _principal(session: AsyncSession, user: User) -> Principal:
-    rows = await access_queries.list_assignments(session=session, user_id=user.id)
-    grants = tuple(Grant(a.role, a.area_id, path, a.department_id) for a, path in rows)
-    return Principal(user_id=user.id, username=user.username, cadre_id=user.cadre_id, grants=grants)
-
-
-async def principal_of(session: AsyncSession, username: str) -> Principal | None:
-    """Any user's principal (for explanations), or None."""
-    user = await access_queries.get_user(session=session, username=username)
-    return await _principal(session, user) if user is not None else None
+        return await principal_of_key(session, *parts)
+    return await principal_of_user(session, verify_token(config, credential))
 
 
 class PrincipalCache:
@@ -161,9 +121,9 @@ class PrincipalCache:
     @staticmethod
     def identity(config: AuthConfig, credential: str) -> str:
         """Who the credential claims to be (a token is verified here), or AuthError."""
-        if _split_api_key(credential) is None:
+        if split_api_key(credential) is None:
             return "user:" + verify_token(config, credential)
-        return "key:" + _digest(credential)
+        return "key:" + key_digest(credential)
 
     def cached(self, identity: str, version: int) -> Principal | None:
         """The principal of ``identity`` at ``version``, if in hand (no database)."""
