@@ -25,8 +25,8 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 from app.auth import AuthConfig, AuthError, PrincipalCache
 from app.observability import send_json
 from db import policy_version as versions
+from policies.store import PolicyStore
 from resolvers.access import Access
-from resolvers.policy_store import PolicyStore
 from schema.limits import NUL_MESSAGE, SURROGATE_MESSAGE, bad_text
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/"})
@@ -150,7 +150,7 @@ class Authenticate:
         *,
         sessionmaker: async_sessionmaker[AsyncSession],
         config: AuthConfig,
-        policies: PolicyStore,
+        policies: PolicyStore[AsyncSession],
         watch: versions.VersionWatch,
         graphiql: bool,
     ) -> None:

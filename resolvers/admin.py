@@ -19,6 +19,7 @@ from db.queries import access as access_queries
 from db.queries.pagination import Page
 from policies.authorizer import Decision, Rule, rule_problems
 from policies.permissions import LEDGER_KINDS, Act, Obj, Role, ledger_object
+from policies.store import PolicyStore
 from resolvers import checks, references
 from resolvers.access import Access, Grant
 from resolvers.context import Context
@@ -291,3 +292,20 @@ async def list_rules(context: Context) -> list[Rule]:
     async with context.reading() as session:
         rows = await access_queries.list_rules(session=session)
     return [Rule(r.role, r.obj, r.act, r.eft) for r in rows]
+
+
+async def rules_in_force(session: AsyncSession) -> list[Rule]:
+    """The role matrix the database holds (``policies.store.PolicyStore`` builds on it)."""
+    return [
+        Rule(r.role, r.obj, r.act, r.eft) for r in await access_queries.list_rules(session=session)
+    ]
+
+
+async def policy_version(session: AsyncSession) -> int:
+    """The policy version the database holds now (one indexed read)."""
+    return await access_queries.policy_version(session=session)
+
+
+def policy_store() -> PolicyStore[AsyncSession]:
+    """The process's policy store, reading the rules and version from the database."""
+    return PolicyStore(rules=rules_in_force, version=policy_version)
