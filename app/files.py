@@ -12,10 +12,10 @@ from starlette.routing import Route
 from db.ledgers import CATALOG, VILLAGE_LEDGERS, Resolution, Satisfaction, Status
 from db.models import Area
 from resolvers import areas as area_resolvers
-from resolvers import spreadsheets
 from resolvers.context import Context
 from resolvers.errors import ArgumentError
 from resolvers.ledgers import exports as ledger_exports
+from resolvers.ledgers import sheets
 from resolvers.ledgers.reads import FilterArgs
 from schema.relay import decode_id
 from schema.scalars import iso_date
@@ -47,12 +47,10 @@ def routes(new_context: Callable[[Request], Context]) -> list[Route]:
         }
         categories = sorted({c for ledger in ledgers for c in CATALOG[ledger].categories})
         choices["category"] = categories
-        return _attachment(spreadsheets.template_xlsx(choices), XLSX, "ledger-template.xlsx")
+        return _attachment(sheets.template_xlsx(choices), XLSX, "ledger-template.xlsx")
 
     async def template_csv(_request: Request) -> Response:
-        return _attachment(
-            spreadsheets.template_csv(), "text/csv; charset=utf-8", "ledger-template.csv"
-        )
+        return _attachment(sheets.template_csv(), "text/csv; charset=utf-8", "ledger-template.csv")
 
     async def export_xlsx(request: Request) -> Response:
         context = new_context(request)

@@ -30,9 +30,10 @@ from starlette.responses import JSONResponse, Response, StreamingResponse
 from starlette.routing import Route
 from strawberry import Schema
 
+from app import report_table
 from app.files import XLSX
 from db.engine import Unavailable
-from resolvers import cells, report_table, saved_queries
+from resolvers import cells, saved_queries
 from resolvers.access import Access
 from resolvers.context import Context
 from schema.errors import SERVICE_UNAVAILABLE

@@ -31,8 +31,8 @@ from db import counters
 from db.engine import create_engine, create_sessionmaker, write_transaction
 from db.ledgers import CATALOG, HARDSHIP_REASONS, STABILITY_CATEGORIES, Ledger, Status
 from db.paths import child_path
+from db.workdays import add_working_days
 from policies.authorizer import shipped_rules
-from resolvers.workdays import add_working_days
 
 TOWNSHIPS = 19
 VILLAGES = 251

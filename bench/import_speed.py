@@ -30,7 +30,7 @@ from db.models import Area, AreaLevel, Cadre, Household, LedgerItem
 from db.queries import access as access_queries
 from db.seed.demo import seed_demo
 from policies.authorizer import shipped_rules
-from resolvers.spreadsheets import COLUMNS, write_xlsx
+from resolvers.ledgers.sheets import COLUMNS, write_xlsx
 
 IMPORT = """
 mutation ($i: ImportLedgerInput!) { importLedger(input: $i) {

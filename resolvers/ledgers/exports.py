@@ -13,8 +13,8 @@ from db.queries import households as household_queries
 from db.queries import ledger_items as item_queries
 from db.scoping import EVERYWHERE
 from policies.permissions import Obj
-from resolvers import spreadsheets
 from resolvers.context import Context
+from resolvers.ledgers import sheets
 from resolvers.ledgers.reads import FilterArgs, build_filter
 
 
@@ -104,9 +104,9 @@ async def export_xlsx(context: Context, area: Area, args: FilterArgs) -> bytes:
             "closed_on": item.closed_on or "",
             "satisfaction": item.satisfaction.value if item.satisfaction else "",
         }
-        return [values[key] for key in spreadsheets.KEYS]
+        return [values[key] for key in sheets.KEYS]
 
     restricted = sum(item.ledger in RESTRICTED for item in items)
     context.note_restricted_read("export:ledgerItems", restricted, spec.path)
     rows = [row(item) for item in items]
-    return await asyncio.to_thread(spreadsheets.write_xlsx, rows)
+    return await asyncio.to_thread(sheets.write_xlsx, rows)

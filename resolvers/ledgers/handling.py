@@ -21,6 +21,7 @@ from db.paths import ancestor_ids
 from db.queries import areas as area_queries
 from db.queries import ledger_items as item_queries
 from db.scoping import EVERYWHERE
+from db.workdays import add_working_days
 from policies.permissions import Act, Obj
 from policies.scope import EVERYWHERE as EVERYWHERE_SCOPE
 from resolvers import checks, references
@@ -29,7 +30,6 @@ from resolvers.errors import ErrorCode, InputError
 from resolvers.ledgers.catalog import object_of
 from resolvers.ledgers.recording import TEXT_MAX, load_item
 from resolvers.references import Ref
-from resolvers.workdays import add_working_days
 from resolvers.writes import Outcome, Rejected, input_digest, write_once
 
 S = Status

@@ -1,6 +1,6 @@
 """Import of a village ledger sheet: every row checked, then all rows or none.
 
-The sheet's columns are ``resolvers.spreadsheets.COLUMNS``; its rows are checked by
+The sheet's columns are ``resolvers.ledgers.sheets.COLUMNS``; its rows are checked by
 ``resolvers.ledgers.rows``. Each bad cell is
 reported as (row, column, reason); a cell that is not text (NUL, a control
 character, a lone surrogate, bytes that are not UTF-8, over 32,767 characters)
@@ -28,9 +28,10 @@ from db.queries import cadres as cadre_queries
 from db.queries import households as household_queries
 from db.queries import ledger_items as item_queries
 from policies.permissions import Act, Obj
-from resolvers import references, spreadsheets
+from resolvers import references
 from resolvers.context import Context
 from resolvers.errors import ErrorCode, InputError
+from resolvers.ledgers import sheets
 from resolvers.ledgers.rows import Lookups, RowError, check_rows
 from resolvers.writes import Outcome, Rejected, digest, write_once
 
@@ -60,8 +61,8 @@ async def import_sheet(
     """Import ``content`` into the village; a replay of the key returns the first report."""
     try:
         # CPU-bound for seconds on big files: off the event loop, which keeps serving.
-        rows = await asyncio.to_thread(spreadsheets.read, content, file_name)
-    except spreadsheets.SheetError as error:
+        rows = await asyncio.to_thread(sheets.read, content, file_name)
+    except sheets.SheetError as error:
         return Outcome(errors=(InputError(ErrorCode.INVALID_FILE, "content", str(error)),))
 
     async def write(session: AsyncSession) -> tuple[ImportReport, int]:

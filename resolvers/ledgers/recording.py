@@ -22,6 +22,7 @@ from db.queries import ledger_items as item_queries
 from db.queries import meetings as meeting_queries
 from db.queries import visits as visit_queries
 from db.scoping import EVERYWHERE
+from db.workdays import add_working_days
 from policies.permissions import Act, Obj
 from policies.scope import Scope
 from resolvers import checks, references
@@ -29,7 +30,6 @@ from resolvers.context import Context
 from resolvers.errors import ErrorCode, InputError
 from resolvers.ledgers.catalog import object_of, visible_ledger
 from resolvers.references import Ref
-from resolvers.workdays import add_working_days
 from resolvers.writes import Outcome, Rejected, input_digest, row_loader, write_once
 
 TITLE_MAX = 200

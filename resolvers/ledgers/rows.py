@@ -21,11 +21,11 @@ from db.ledgers import (
     Status,
 )
 from db.models import Area, AreaLevel
-from resolvers import spreadsheets
+from db.workdays import add_working_days
 from resolvers.context import Context
+from resolvers.ledgers import sheets
 from resolvers.ledgers.catalog import visible_ledger
 from resolvers.ledgers.recording import REASON_LEDGERS, TEXT_MAX, TITLE_MAX
-from resolvers.workdays import add_working_days
 
 E = TypeVar("E", bound=enum.StrEnum)
 VILLAGES = frozenset({AreaLevel.VILLAGE, AreaLevel.COMMUNITY})
@@ -72,7 +72,7 @@ def _parse_date(text: str) -> dt.date | None:
 class _Row:
     """Checks one row, collecting its errors."""
 
-    def __init__(self, row: spreadsheets.SheetRow, lookups: Lookups, today: dt.date) -> None:
+    def __init__(self, row: sheets.SheetRow, lookups: Lookups, today: dt.date) -> None:
         self.row = row
         self.lookups = lookups
         self.today = today
@@ -137,7 +137,7 @@ class _Row:
 
 
 def check_rows(
-    context: Context, rows: list[spreadsheets.SheetRow], lookups: Lookups
+    context: Context, rows: list[sheets.SheetRow], lookups: Lookups
 ) -> tuple[list[dict[str, Any]], list[tuple[str, ...]], list[dict[str, Any]], list[RowError]]:
     items: list[dict[str, Any]] = []
     reasons: list[tuple[str, ...]] = []
@@ -151,7 +151,7 @@ def check_rows(
         if checked is not None and not row.errors:
             first = seen.setdefault(_receipt(*checked), sheet_row.number)
             if first != sheet_row.number:
-                row.fail(spreadsheets.ROW, f"the same item as row {first} (a duplicate row)")
+                row.fail(sheets.ROW, f"the same item as row {first} (a duplicate row)")
         errors += row.errors
         if checked is not None and not row.errors:
             item, item_reasons = checked

@@ -32,7 +32,7 @@ from app.system import system_context
 from db.ledgers import CATALOG, RESTRICTED, STABILITY_CATEGORIES, Ledger
 from db.queries import access as access_queries
 from db.seed import query_files
-from resolvers.spreadsheets import COLUMNS
+from resolvers.ledgers.sheets import COLUMNS
 from tests.conftest import SHIPPED, token_for
 from tests.helpers import Tree, global_id, grant, make_tree
 from tests.schema.ledger_api import item_input, record_item

@@ -31,12 +31,13 @@ from db.models import (
     Visit,
     VisitKind,
 )
-from resolvers import meetings, spreadsheets, visits
+from resolvers import meetings, visits
 from resolvers.context import Context
 from resolvers.errors import ErrorCode
 from resolvers.ledgers import handling as ledger_handling
 from resolvers.ledgers import imports as ledger_imports
 from resolvers.ledgers import recording as ledger_recording
+from resolvers.ledgers import sheets
 from resolvers.references import Ref
 from resolvers.writes import Outcome
 from tests.conftest import truncate_all
@@ -251,12 +252,9 @@ async def _apply(
                     "received_by": "李四",
                 }
                 # Distinct titles: rows alike in their receipt are duplicates, refused.
-                sheet = spreadsheets.write_xlsx(
+                sheet = sheets.write_xlsx(
                     [
-                        [
-                            {**values, "title": f"导入{n}"}.get(col.key, "")
-                            for col in spreadsheets.COLUMNS
-                        ]
+                        [{**values, "title": f"导入{n}"}.get(col.key, "") for col in sheets.COLUMNS]
                         for n in range(rows)
                     ]
                 )

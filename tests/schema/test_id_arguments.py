@@ -31,7 +31,7 @@ from starlette.applications import Starlette
 from app.settings import Settings
 from db.models import Area, AreaLevel, Cadre, CadreRank, Department, DepartmentKind, Household
 from db.queries import areas as area_queries
-from resolvers.spreadsheets import write_xlsx
+from resolvers.ledgers.sheets import write_xlsx
 from schema.root import schema
 from tests.conftest import token_for
 from tests.helpers import global_id, gql, grant, make_tree

@@ -245,7 +245,7 @@ async def test_export_and_template_hold_no_restricted_rows_or_names(
 async def test_importing_restricted_rows_is_importing_unknown_ledgers(
     viewer: httpx.AsyncClient, world: dict[str, Any]
 ) -> None:
-    from resolvers.spreadsheets import COLUMNS, write_xlsx
+    from resolvers.ledgers.sheets import COLUMNS, write_xlsx
 
     def sheet(ledger: str) -> str:
         values = {

@@ -15,7 +15,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from db.models import LedgerItem, LedgerItemEvent
-from resolvers.spreadsheets import COLUMNS, write_xlsx
+from resolvers.ledgers.sheets import COLUMNS, write_xlsx
 from tests.helpers import Tree, global_id, gql, make_tree
 from tests.schema.ledger_api import act, item_input, record_item
 

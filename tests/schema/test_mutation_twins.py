@@ -19,7 +19,7 @@ from graphql import GraphQLInputObjectType, get_named_type
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from resolvers.spreadsheets import COLUMNS, write_xlsx
+from resolvers.ledgers.sheets import COLUMNS, write_xlsx
 from schema.root import schema
 from tests.helpers import Tree, global_id, make_tree
 from tests.schema.ledger_api import PAYLOAD, item_in, new_key

@@ -22,7 +22,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from resolvers.cells import CELL_MAX
-from resolvers.spreadsheets import COLUMNS, write_xlsx
+from resolvers.ledgers.sheets import COLUMNS, write_xlsx
 from tests.helpers import Tree, global_id, gql, gql_raw, make_tree
 from tests.schema.test_ledger_sheets import IMPORT, counts
 

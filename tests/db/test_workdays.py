@@ -6,7 +6,7 @@ import datetime as dt
 
 import pytest
 
-from resolvers.workdays import add_working_days, is_workday
+from db.workdays import add_working_days, is_workday
 
 D = dt.date
 

@@ -8,7 +8,7 @@ from collections.abc import Mapping
 import graphql
 import pytest
 
-from resolvers.report_table import Plan, ReportShapeError, page_info, plan, rows
+from app.report_table import Plan, ReportShapeError, page_info, plan, rows
 
 SCHEMA = graphql.build_schema(
     """
