@@ -18,7 +18,7 @@ import jwt
 from cachetools import LRUCache
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from resolvers.access import Principal
+from resolvers.common.access import Principal
 from resolvers.credentials import (
     AuthError,
     key_digest,

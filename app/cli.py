@@ -20,8 +20,9 @@ from db.engine import create_engine, create_sessionmaker, write_transaction
 from db.seed import SHIPPED_QUERIES, query_files
 from db.seed.demo import seed_demo
 from policies.authorizer import shipped_rules
-from resolvers import admin, saved_queries, saved_query_files
-from resolvers.context import Context
+from resolvers import saved_queries, saved_query_files
+from resolvers.access import rules as access_rules
+from resolvers.common.context import Context
 from schema.root import graphql_schema
 
 cli = typer.Typer(help="Grassroots: the ledgers of a county's grassroots work, over GraphQL.")
@@ -63,7 +64,7 @@ def db_upgrade(revision: str = typer.Argument("head", help="Target revision")) -
         loaded = 0
         if state.is_current:
             async with system_context(settings) as context:
-                loaded = await admin.load_rules(context, shipped_rules(), only_if_empty=True)
+                loaded = await access_rules.load_rules(context, shipped_rules(), only_if_empty=True)
         return state, loaded
 
     state, loaded = asyncio.run(run())

@@ -11,8 +11,11 @@ from app.auth import AuthError, mint_token
 from app.cli_support import area_id_of, console, fail, run_system, value_of
 from app.settings import Settings
 from policies.authorizer import shipped_rules
-from resolvers import admin
-from resolvers.context import Context
+from resolvers.access import grants as access_grants
+from resolvers.access import keys as access_keys
+from resolvers.access import rules as access_rules
+from resolvers.access import users as access_users
+from resolvers.common.context import Context
 
 users_cli = typer.Typer(help="Users.")
 roles_cli = typer.Typer(help="Roles granted at areas (a grant holds for the whole subtree).")
@@ -31,7 +34,7 @@ def users_create(
 
     async def run(context: Context) -> None:
         user = value_of(
-            await admin.create_user(
+            await access_users.create_user(
                 context, username=username, display_name=display_name, cadre_id=cadre_id
             )
         )
@@ -50,8 +53,10 @@ def roles_grant(
     """Grant ROLE to USERNAME at AREA (and its whole subtree)."""
 
     async def run(context: Context) -> None:
-        data = admin.GrantInput(username, role, await area_id_of(context, area), department_id)
-        changed = value_of(await admin.change_grant(context, data))
+        data = access_grants.GrantInput(
+            username, role, await area_id_of(context, area), department_id
+        )
+        changed = value_of(await access_grants.change_grant(context, data))
         console.print("granted" if changed else "already granted")
 
     run_system(run)
@@ -62,8 +67,10 @@ def roles_revoke(username: str, role: str, area: str) -> None:
     """Revoke ROLE from USERNAME at AREA; every server process stops honouring it at once."""
 
     async def run(context: Context) -> None:
-        data = admin.GrantInput(username, role, await area_id_of(context, area), None, revoke=True)
-        changed = value_of(await admin.change_grant(context, data))
+        data = access_grants.GrantInput(
+            username, role, await area_id_of(context, area), None, revoke=True
+        )
+        changed = value_of(await access_grants.change_grant(context, data))
         console.print("revoked" if changed else "was not granted")
 
     run_system(run)
@@ -74,7 +81,7 @@ def keys_create(username: str, name: str = typer.Argument(..., help="What the ke
     """Create an API key for USERNAME; it is printed once and stored only hashed."""
 
     async def run(context: Context) -> None:
-        key = value_of(await admin.create_api_key(context, username=username, name=name))
+        key = value_of(await access_keys.create_api_key(context, username=username, name=name))
         console.print("the key (shown once, keep it safe):")
         typer.echo(key)
 
@@ -87,7 +94,7 @@ def keys_revoke(prefix: str = typer.Argument(..., help="The key, or its gr_<pref
     short = prefix.removeprefix("gr_").split("_")[0]
 
     async def run(context: Context) -> None:
-        revoked = value_of(await admin.revoke_api_key(context, prefix=short))
+        revoked = value_of(await access_keys.revoke_api_key(context, prefix=short))
         console.print("revoked" if revoked else "no such active key")
 
     run_system(run)
@@ -122,7 +129,7 @@ def policy_load(
         fail(f"{file}: {error.strerror}")
 
     async def run(context: Context) -> int:
-        return await admin.load_rules(context, rules, only_if_empty=False)
+        return await access_rules.load_rules(context, rules, only_if_empty=False)
 
     console.print(f"loaded {run_system(run)} policy lines")
 
@@ -138,5 +145,5 @@ def policy_matrix() -> None:
 @policy_cli.command("show")
 def policy_show() -> None:
     """Print the role matrix as the database holds it."""
-    for rule in run_system(admin.list_rules):
+    for rule in run_system(access_rules.list_rules):
         typer.echo(rule.line())

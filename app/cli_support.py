@@ -20,8 +20,8 @@ from db.engine import create_engine
 from db.models import Area
 from db.queries import areas as area_queries
 from db.scoping import EVERYWHERE
-from resolvers.context import Context
-from resolvers.writes import Outcome
+from resolvers.common.context import Context
+from resolvers.common.writes import Outcome
 
 console = Console(stderr=True, soft_wrap=True)
 T = TypeVar("T")

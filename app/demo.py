@@ -19,12 +19,14 @@ from db.queries import areas as area_queries
 from db.scoping import EVERYWHERE
 from db.seed import query_files
 from db.seed.demo import COUNTY_CODE, SEED
-from resolvers import admin, meetings, saved_query_files
-from resolvers.context import Context
+from resolvers import meetings, saved_query_files
+from resolvers.access import grants as access_grants
+from resolvers.access import users as access_users
+from resolvers.common.context import Context
+from resolvers.common.references import Ref
+from resolvers.common.writes import Outcome
 from resolvers.ledgers import handling as ledger_handling
 from resolvers.ledgers import recording as ledger_recording
-from resolvers.references import Ref
-from resolvers.writes import Outcome
 from schema.root import graphql_schema
 
 TOPICS = ["饮水安全", "村道硬化", "低保评议", "产业发展", "环境整治"]
@@ -228,13 +230,15 @@ async def seed_demo_users(context: Context) -> int:
             for _role, code in DEMO_USERS.values()
         }
     for username, (role, code) in DEMO_USERS.items():
-        made = await admin.create_user(
+        made = await access_users.create_user(
             context, username=username, display_name=username, cadre_id=None
         )
         created += made.value is not None
         area = areas[code]
         assert area is not None
-        await admin.change_grant(context, admin.GrantInput(username, role, area.id, None))
+        await access_grants.change_grant(
+            context, access_grants.GrantInput(username, role, area.id, None)
+        )
     return created
 
 

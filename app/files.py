@@ -12,8 +12,8 @@ from starlette.routing import Route
 from db.ledgers import CATALOG, VILLAGE_LEDGERS, Resolution, Satisfaction, Status
 from db.models import Area
 from resolvers import areas as area_resolvers
-from resolvers.context import Context
-from resolvers.errors import ArgumentError
+from resolvers.common.context import Context
+from resolvers.common.errors import ArgumentError
 from resolvers.ledgers import exports as ledger_exports
 from resolvers.ledgers import sheets
 from resolvers.ledgers.reads import FilterArgs

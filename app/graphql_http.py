@@ -54,8 +54,8 @@ from app.graphql_request import (
 from app.observability import Metrics, retry_after, unavailable_error
 from db.engine import is_unavailable
 from resolvers import saved_queries
-from resolvers.access import Access
-from resolvers.context import Context
+from resolvers.common.access import Access
+from resolvers.common.context import Context
 from schema.errors import SERVICE_UNAVAILABLE, answered_codes
 from schema.fast_path import FastPath
 from schema.limits import BAD_TEXT_CODE, bad_text_in_document

@@ -24,9 +24,10 @@ from db import migrate
 from db.engine import create_engine, create_rollup_engine, create_sessionmaker, is_unavailable
 from db.policy_version import VersionWatch
 from policies.authorizer import Authorizer
-from resolvers import admin, saved_queries
-from resolvers.access import Access, Principal
-from resolvers.context import Context
+from resolvers import saved_queries
+from resolvers.access import rules as access_rules
+from resolvers.common.access import Access, Principal
+from resolvers.common.context import Context
 from schema.root import Limits, build_schema
 
 log = logging.getLogger("grassroots.app")
@@ -194,7 +195,7 @@ def create_app(given: Settings | None = None) -> Starlette:
                 Authenticate,
                 sessionmaker=sessionmaker,
                 config=settings.auth_config(),
-                policies=admin.policy_store(),
+                policies=access_rules.policy_store(),
                 watch=watch,
                 graphiql=settings.graphiql_enabled,
             ),

@@ -33,9 +33,10 @@ from strawberry import Schema
 from app import report_table
 from app.files import XLSX
 from db.engine import Unavailable
-from resolvers import cells, saved_queries
-from resolvers.access import Access
-from resolvers.context import Context
+from resolvers import saved_queries
+from resolvers.common import cells
+from resolvers.common.access import Access
+from resolvers.common.context import Context
 from schema.errors import SERVICE_UNAVAILABLE
 from schema.limits import NUL_MESSAGE
 
@@ -151,7 +152,7 @@ class Runner:
 def _csv_text(rows: Sequence[Sequence[object]]) -> str:
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    # Text a spreadsheet would run as a formula goes out inert (see resolvers.cells).
+    # Text a spreadsheet would run as a formula goes out inert (see resolvers.common.cells).
     writer.writerows([[cells.csv_value(cell) for cell in row] for row in rows])
     return buffer.getvalue()
 
@@ -174,7 +175,7 @@ async def _xlsx_file(columns: Sequence[str], pages: AsyncIterator[list[list[obje
 
     def append(rows: list[list[object]]) -> None:
         for row in rows:
-            # Text as string cells, never formulas (see resolvers.cells).
+            # Text as string cells, never formulas (see resolvers.common.cells).
             sheet.append(cells.xlsx_row(sheet, row))
 
     async for rows in pages:

@@ -26,7 +26,7 @@ from app.auth import AuthConfig, AuthError, PrincipalCache
 from app.observability import send_json
 from db import policy_version as versions
 from policies.store import PolicyStore
-from resolvers.access import Access
+from resolvers.common.access import Access
 from schema.limits import NUL_MESSAGE, SURROGATE_MESSAGE, bad_text
 
 OPEN_PATHS = frozenset({"/healthz", "/readyz", "/metrics", "/"})

@@ -9,8 +9,8 @@ from app.main import context_factory
 from app.settings import Settings
 from db.engine import create_engine, create_sessionmaker
 from policies.authorizer import Authorizer
-from resolvers.access import SystemAccess
-from resolvers.context import Context
+from resolvers.common.access import SystemAccess
+from resolvers.common.context import Context
 
 
 @asynccontextmanager

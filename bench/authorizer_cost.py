@@ -25,8 +25,8 @@ from db.queries import access as access_queries
 from db.queries import areas as area_queries
 from policies.authorizer import Authorizer, shipped_rules
 from policies.permissions import Obj
-from resolvers import admin
-from resolvers.access import Access
+from resolvers.access import rules as access_rules
+from resolvers.common.access import Access
 
 
 async def main() -> None:
@@ -57,7 +57,7 @@ async def main() -> None:
             )
     config = settings.auth_config()
     token = mint_token(config, "bench")
-    store = admin.policy_store()
+    store = access_rules.policy_store()
     principals = PrincipalCache()
 
     door: list[float] = []

@@ -7,7 +7,7 @@ asks for the authorizer of that version: when it moved, this process builds a
 fresh authorizer from the rules and swaps it in whole — the live one is never
 reloaded in place (see shared notes/casbin.md).
 
-Where the rules and the version are read is given to the store (``resolvers.admin``
+Where the rules and the version are read is given to the store (``resolvers.access.rules``
 reads them from the database), so that policies stay free of the data layer.
 """
 

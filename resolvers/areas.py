@@ -8,7 +8,7 @@ from db.models import Area, AreaLevel
 from db.paths import ancestor_ids
 from db.queries import areas as area_queries
 from policies.permissions import Obj
-from resolvers.context import Context
+from resolvers.common.context import Context
 
 
 async def by_code(context: Context, *, code: str) -> Area | None:

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from db.models import Cadre, Department
 from policies.permissions import Obj
-from resolvers.context import Context
-from resolvers.pagination import Held
+from resolvers.common.context import Context
+from resolvers.common.pagination import Held
 
 
 async def by_id(context: Context, *, cadre_id: int) -> Cadre | None:

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from db.models import User
 from db.queries import access as access_queries
-from resolvers.access import Grant, Principal
+from resolvers.common.access import Grant, Principal
 
 API_KEY_PREFIX = "gr_"
 

@@ -8,8 +8,8 @@ from db.models import Area, Household
 from db.queries import households as household_queries
 from db.queries.pagination import Page
 from policies.permissions import Obj
-from resolvers.context import Context
-from resolvers.pagination import page_request
+from resolvers.common.context import Context
+from resolvers.common.pagination import page_request
 
 
 async def by_id(context: Context, *, household_id: int) -> Household | None:

@@ -10,11 +10,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from db.models import AreaLevel, Meeting, Suggestion
 from db.queries import meetings as meeting_queries
 from policies.permissions import Act, Obj
-from resolvers import checks, references
-from resolvers.context import Context
-from resolvers.errors import ErrorCode, InputError
-from resolvers.pagination import Held
-from resolvers.writes import Outcome, Rejected, digest, row_loader, write_once
+from resolvers.common import checks, references
+from resolvers.common.context import Context
+from resolvers.common.errors import ErrorCode, InputError
+from resolvers.common.pagination import Held
+from resolvers.common.writes import Outcome, Rejected, digest, row_loader, write_once
 
 MEETING_PLACES = frozenset({AreaLevel.VILLAGE, AreaLevel.COMMUNITY, AreaLevel.GROUP})
 TOPIC_MAX = 200

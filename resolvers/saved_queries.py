@@ -27,10 +27,10 @@ from db.models import SavedQuery
 from db.queries import access as access_queries
 from db.queries import saved_queries as saved_query_queries
 from policies.permissions import Act, Obj, Role
-from resolvers.access import Access
-from resolvers.context import Context
-from resolvers.errors import ErrorCode, InputError
-from resolvers.writes import Outcome
+from resolvers.common.access import Access
+from resolvers.common.context import Context
+from resolvers.common.errors import ErrorCode, InputError
+from resolvers.common.writes import Outcome
 
 NAME = re.compile(r"^[a-z][a-z0-9_-]{1,63}$")
 MAX_DOCUMENT_LENGTH = 100_000

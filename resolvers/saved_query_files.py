@@ -8,8 +8,8 @@ from collections.abc import Iterable
 
 import graphql
 
-from resolvers.context import Context
-from resolvers.errors import InputError
+from resolvers.common.context import Context
+from resolvers.common.errors import InputError
 from resolvers.saved_queries import SaveInput, save
 
 

@@ -13,11 +13,11 @@ from db.queries import cadres as cadre_queries
 from db.queries import visits as visit_queries
 from db.queries.pagination import Page
 from policies.permissions import Act, Obj
-from resolvers import checks, references
-from resolvers.context import Context
-from resolvers.errors import ErrorCode, InputError
-from resolvers.pagination import page_request
-from resolvers.writes import (
+from resolvers.common import checks, references
+from resolvers.common.context import Context
+from resolvers.common.errors import ErrorCode, InputError
+from resolvers.common.pagination import page_request
+from resolvers.common.writes import (
     InOneStatement,
     Keyed,
     Outcome,

@@ -8,8 +8,11 @@ import strawberry
 from strawberry.relay import Connection, GlobalID
 
 from db.rows import models
-from resolvers import admin
-from resolvers.access import Grant
+from resolvers.access import audit as access_audit
+from resolvers.access import grants as access_grants
+from resolvers.access import rules as access_rules
+from resolvers.access import users as access_users
+from resolvers.common.access import Grant
 from schema.errors import UserError, from_input_errors
 from schema.relay import connection, decode_id, no_lookup
 from schema.types import Area, Info
@@ -55,7 +58,7 @@ class Me:
             area_id = decode_id(area, "Area")
             if area_id is None:
                 return False
-        return await admin.can(info.context, action=action, area_id=area_id)
+        return await access_users.can(info.context, action=action, area_id=area_id)
 
 
 @strawberry.type(description="One of a user's roles that covers the area, and what it decided.")
@@ -119,7 +122,9 @@ class AccessQuery:
         self, info: Info, username: str, action: str, area: strawberry.ID
     ) -> AccessExplanation:
         area_id = decode_id(area, "Area") or 0
-        found = await admin.explain(info.context, username=username, action=action, area_id=area_id)
+        found = await access_users.explain(
+            info.context, username=username, action=action, area_id=area_id
+        )
         return AccessExplanation(
             allowed=found.allowed,
             reasons=[
@@ -141,7 +146,7 @@ class AccessQuery:
         first: int | None = None,
         after: str | None = None,
     ) -> Connection[AuditEventNode]:
-        page = await admin.audit_page(
+        page = await access_audit.audit_page(
             info.context,
             username=username,
             action=action,
@@ -187,7 +192,7 @@ class AccessMutations:
         display_name: str = "",
         cadre_id: strawberry.ID | None = None,
     ) -> CreateUserPayload:
-        outcome = await admin.create_user(
+        outcome = await access_users.create_user(
             info.context,
             username=username,
             display_name=display_name,
@@ -207,9 +212,9 @@ class AccessMutations:
         area: strawberry.ID,
         department: strawberry.ID | None = None,
     ) -> AccessChangePayload:
-        outcome = await admin.change_grant(
+        outcome = await access_grants.change_grant(
             info.context,
-            admin.GrantInput(
+            access_grants.GrantInput(
                 username=username,
                 role=role,
                 area_id=decode_id(area, "Area"),
@@ -224,9 +229,9 @@ class AccessMutations:
     async def revoke_role(
         self, info: Info, username: str, role: str, area: strawberry.ID
     ) -> AccessChangePayload:
-        outcome = await admin.change_grant(
+        outcome = await access_grants.change_grant(
             info.context,
-            admin.GrantInput(
+            access_grants.GrantInput(
                 username=username,
                 role=role,
                 area_id=decode_id(area, "Area"),
@@ -245,7 +250,9 @@ class AccessMutations:
     async def set_policy_rule(
         self, info: Info, role: str, object: str, action: str, effect: str | None
     ) -> AccessChangePayload:
-        outcome = await admin.set_rule(info.context, role=role, obj=object, act=action, eft=effect)
+        outcome = await access_rules.set_rule(
+            info.context, role=role, obj=object, act=action, eft=effect
+        )
         return AccessChangePayload(
             changed=bool(outcome.value), errors=from_input_errors(outcome.errors)
         )

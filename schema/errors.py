@@ -7,8 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Union
 
 import strawberry
 
-from resolvers import errors
-from resolvers.errors import ErrorCode
+from resolvers.common import errors
+from resolvers.common.errors import ErrorCode
 
 strawberry.enum(ErrorCode, description="Stable codes of expected errors.")
 

@@ -31,7 +31,7 @@ from graphql.execution.values import get_variable_values
 from strawberry.relay import to_base64
 
 from resolvers import rollups as rollup_resolvers
-from resolvers.context import Context
+from resolvers.common.context import Context
 from resolvers.rollups import (
     Reading,
     RollupSelection,

@@ -23,7 +23,7 @@ from typing import Any
 import graphql
 from strawberry.extensions import SchemaExtension
 
-from resolvers.context import Context
+from resolvers.common.context import Context
 
 # Expected sizes of the lists we know, by "Type.field" (others: assumed_list_size).
 # Trees: a county has some 20 townships, a township some 20 villages, a village

@@ -9,8 +9,8 @@ from typing import Any, TypeVar
 import strawberry
 from strawberry.relay import Connection, Edge, GlobalID, GlobalIDValueError, Node, PageInfo
 
-from resolvers.context import Context
-from resolvers.pagination import Page, encode_cursor
+from resolvers.common.context import Context
+from resolvers.common.pagination import Page, encode_cursor
 
 
 def decode_id(value: str, type_name: str) -> int | None:

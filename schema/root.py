@@ -22,8 +22,8 @@ from strawberry.extensions import (
 )
 from strawberry.types import ExecutionContext
 
-from resolvers.context import Context
-from resolvers.errors import ArgumentError, is_unavailable
+from resolvers.common.context import Context
+from resolvers.common.errors import ArgumentError, is_unavailable
 from schema.errors import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
 from schema.ledgers import LedgerItem, Meeting, Suggestion
 from schema.limits import NoUnencodableText, NoUnencodableVariables, QueryCost

@@ -19,9 +19,9 @@ from resolvers import households as household_resolvers
 from resolvers import meetings as meeting_resolvers
 from resolvers import rollups as rollup_resolvers
 from resolvers import visits as visit_resolvers
-from resolvers.context import Context
+from resolvers.common.context import Context
+from resolvers.common.pagination import page_held_in
 from resolvers.ledgers import reads as ledger_reads
-from resolvers.pagination import page_held_in
 from schema.relay import by_row_id, connection, decode_id
 
 if TYPE_CHECKING:

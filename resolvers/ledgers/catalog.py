@@ -12,7 +12,7 @@ from db.ledgers import (
     LedgerKind,
 )
 from policies.permissions import ledger_object
-from resolvers.context import Context
+from resolvers.common.context import Context
 
 # -- the catalog, as the caller may see it ------------------------------------------
 

@@ -13,7 +13,7 @@ from db.queries import households as household_queries
 from db.queries import ledger_items as item_queries
 from db.scoping import EVERYWHERE
 from policies.permissions import Obj
-from resolvers.context import Context
+from resolvers.common.context import Context
 from resolvers.ledgers import sheets
 from resolvers.ledgers.reads import FilterArgs, build_filter
 

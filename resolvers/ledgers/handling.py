@@ -24,13 +24,13 @@ from db.scoping import EVERYWHERE
 from db.workdays import add_working_days
 from policies.permissions import Act, Obj
 from policies.scope import EVERYWHERE as EVERYWHERE_SCOPE
-from resolvers import checks, references
-from resolvers.context import Context
-from resolvers.errors import ErrorCode, InputError
+from resolvers.common import checks, references
+from resolvers.common.context import Context
+from resolvers.common.errors import ErrorCode, InputError
+from resolvers.common.references import Ref
+from resolvers.common.writes import Outcome, Rejected, input_digest, write_once
 from resolvers.ledgers.catalog import object_of
 from resolvers.ledgers.recording import TEXT_MAX, load_item
-from resolvers.references import Ref
-from resolvers.writes import Outcome, Rejected, input_digest, write_once
 
 S = Status
 

@@ -28,12 +28,12 @@ from db.queries import cadres as cadre_queries
 from db.queries import households as household_queries
 from db.queries import ledger_items as item_queries
 from policies.permissions import Act, Obj
-from resolvers import references
-from resolvers.context import Context
-from resolvers.errors import ErrorCode, InputError
+from resolvers.common import references
+from resolvers.common.context import Context
+from resolvers.common.errors import ErrorCode, InputError
+from resolvers.common.writes import Outcome, Rejected, digest, write_once
 from resolvers.ledgers import sheets
 from resolvers.ledgers.rows import Lookups, RowError, check_rows
-from resolvers.writes import Outcome, Rejected, digest, write_once
 
 VILLAGES = frozenset({AreaLevel.VILLAGE, AreaLevel.COMMUNITY})
 

@@ -17,10 +17,10 @@ from db.queries import ledger_items as item_queries
 from db.queries.ledger_items import LedgerFilter as LedgerFilter  # what a filter reads
 from db.queries.pagination import Page
 from policies.permissions import Act, Obj
-from resolvers.context import Context
-from resolvers.errors import ArgumentError
+from resolvers.common.context import Context
+from resolvers.common.errors import ArgumentError
+from resolvers.common.pagination import page_request
 from resolvers.ledgers.catalog import object_of, visible_ledger
-from resolvers.pagination import page_request
 
 # -- reading ------------------------------------------------------------------------
 

@@ -25,12 +25,12 @@ from db.scoping import EVERYWHERE
 from db.workdays import add_working_days
 from policies.permissions import Act, Obj
 from policies.scope import Scope
-from resolvers import checks, references
-from resolvers.context import Context
-from resolvers.errors import ErrorCode, InputError
+from resolvers.common import checks, references
+from resolvers.common.context import Context
+from resolvers.common.errors import ErrorCode, InputError
+from resolvers.common.references import Ref
+from resolvers.common.writes import Outcome, Rejected, input_digest, row_loader, write_once
 from resolvers.ledgers.catalog import object_of, visible_ledger
-from resolvers.references import Ref
-from resolvers.writes import Outcome, Rejected, input_digest, row_loader, write_once
 
 TITLE_MAX = 200
 TEXT_MAX = 5000

@@ -22,7 +22,7 @@ from db.ledgers import (
 )
 from db.models import Area, AreaLevel
 from db.workdays import add_working_days
-from resolvers.context import Context
+from resolvers.common.context import Context
 from resolvers.ledgers import sheets
 from resolvers.ledgers.catalog import visible_ledger
 from resolvers.ledgers.recording import REASON_LEDGERS, TEXT_MAX, TITLE_MAX

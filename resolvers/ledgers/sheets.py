@@ -21,7 +21,7 @@ from openpyxl import Workbook, load_workbook
 from openpyxl.utils import get_column_letter
 from openpyxl.worksheet.datavalidation import DataValidation
 
-from resolvers import cells
+from resolvers.common import cells
 
 
 @dataclasses.dataclass(frozen=True)

@@ -27,7 +27,7 @@ from db.queries.rollups import TargetRow as TargetRow  # the rows the compiled p
 from db.queries.rollups import Window as Window
 from policies.authorizer import Assignment, Authorizer
 from policies.permissions import Act, Obj
-from resolvers.access import Access
+from resolvers.common.access import Access
 from resolvers.rollups.selection import (
     FIELD_FAMILIES,
     AreaSelection,
@@ -55,7 +55,7 @@ from resolvers.rollups.values import (
 )
 
 if TYPE_CHECKING:
-    from resolvers.context import Context
+    from resolvers.common.context import Context
 
 __all__ = [
     "COUNTS",

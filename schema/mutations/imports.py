@@ -7,7 +7,7 @@ import binascii
 
 import strawberry
 
-from resolvers.errors import ErrorCode, InputError
+from resolvers.common.errors import ErrorCode, InputError
 from resolvers.ledgers import imports as ledger_imports
 from schema.errors import ImportLedgerError, from_input_errors
 from schema.mutations.visits import IDEMPOTENCY_KEY_HELP

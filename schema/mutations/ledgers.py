@@ -9,9 +9,9 @@ from typing import Any
 import strawberry
 
 from db.rows import ledgers
+from resolvers.common.references import Ref
 from resolvers.ledgers import handling as ledger_handling
 from resolvers.ledgers import recording as ledger_recording
-from resolvers.references import Ref
 from schema.errors import LedgerItemActionError, RecordLedgerItemError, from_input_errors
 from schema.ledgers import LedgerItem, Satisfaction
 from schema.mutations.visits import IDEMPOTENCY_KEY_HELP

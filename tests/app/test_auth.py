@@ -22,7 +22,7 @@ from starlette.applications import Starlette
 from app.main import create_app
 from app.settings import DEVELOPMENT_SECRET, Environment, Settings
 from app.system import system_context
-from resolvers import admin
+from resolvers.access import keys as access_keys
 from tests.conftest import TESTER
 from tests.helpers import Tree, make_tree
 
@@ -157,7 +157,7 @@ async def test_production_refuses_the_development_secret(settings: Settings) -> 
 @pytest.mark.usefixtures("tree")
 async def test_api_keys_work_until_revoked(app: Starlette, settings: Settings) -> None:
     async with system_context(settings) as context:
-        outcome = await admin.create_api_key(context, username=TESTER, name="report tool")
+        outcome = await access_keys.create_api_key(context, username=TESTER, name="report tool")
     key = outcome.value
     assert key is not None and key.startswith("gr_")
     assert (await status_with(app, {"x-api-key": key}))[0] == 200
@@ -166,7 +166,7 @@ async def test_api_keys_work_until_revoked(app: Starlette, settings: Settings) -
     assert (await status_with(app, {"x-api-key": tampered}))[0] == 401
     async with system_context(settings) as context:
         prefix = key.removeprefix("gr_").split("_")[0]
-        assert (await admin.revoke_api_key(context, prefix=prefix)).value is True
+        assert (await access_keys.revoke_api_key(context, prefix=prefix)).value is True
     assert (await status_with(app, {"x-api-key": key}))[0] == 401
 
 

@@ -43,7 +43,7 @@ from starlette.applications import Starlette
 from app.settings import Settings
 from db.models import Visit
 from policies.permissions import Role
-from resolvers.pagination import encode_cursor
+from resolvers.common.pagination import encode_cursor
 from schema.root import sdl
 from tests.conftest import token_for
 from tests.helpers import TESTER, Tree, global_id, grant, make_tree
@@ -1089,7 +1089,7 @@ async def test_nul_characters_in_literals_and_files_are_refused(world: World) ->
     sheet = _sheet(world, _csv_row(title=NUL_TEXT), "nul-import-0001")
     body = await world.gql(TESTER, IMPORT_LEDGER, sheet)
     answer = next(iter(body["data"].values()))
-    # A NUL in a cell is that cell's row error (resolvers.cells); nothing is imported.
+    # A NUL in a cell is that cell's row error (resolvers.common.cells); nothing is imported.
     assert (answer["imported"], answer["errors"]) == (0, []), answer
     assert {"row": 2, "column": "title"} in answer["rowErrors"], answer
 

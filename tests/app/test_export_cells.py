@@ -30,7 +30,7 @@ from app.settings import Settings
 from app.system import system_context
 from db import counters
 from db.models import Household
-from resolvers import cells
+from resolvers.common import cells
 from resolvers.ledgers.sheets import COLUMNS
 from tests.helpers import Tree, global_id, gql, make_tree
 from tests.schema.ledger_api import item_input, record_item

@@ -14,7 +14,8 @@ from starlette.applications import Starlette
 from app.main import create_app
 from app.settings import Settings
 from app.system import system_context
-from resolvers import admin, saved_queries
+from resolvers import saved_queries
+from resolvers.access import keys as access_keys
 from schema.root import graphql_schema
 from tests.conftest import token_for
 from tests.helpers import TESTER, Tree, grant, make_tree
@@ -146,7 +147,7 @@ async def test_a_reporting_tool_key_runs_saved_queries_only_and_in_its_scope(
 ) -> None:
     await grant(sessionmaker, "reporter", "reporting_tool", tree.township_id)
     async with system_context(settings) as context:
-        key = await admin.create_api_key(context, username="reporter", name="reports")
+        key = await access_keys.create_api_key(context, username="reporter", name="reports")
     assert key.value is not None
     document_id = await save(settings, "villages", VILLAGES, ["reporting_tool"])
 

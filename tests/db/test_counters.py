@@ -32,14 +32,14 @@ from db.models import (
     VisitKind,
 )
 from resolvers import meetings, visits
-from resolvers.context import Context
-from resolvers.errors import ErrorCode
+from resolvers.common.context import Context
+from resolvers.common.errors import ErrorCode
+from resolvers.common.references import Ref
+from resolvers.common.writes import Outcome
 from resolvers.ledgers import handling as ledger_handling
 from resolvers.ledgers import imports as ledger_imports
 from resolvers.ledgers import recording as ledger_recording
 from resolvers.ledgers import sheets
-from resolvers.references import Ref
-from resolvers.writes import Outcome
 from tests.conftest import truncate_all
 from tests.helpers import Tree, make_tree
 

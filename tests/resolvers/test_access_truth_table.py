@@ -31,7 +31,7 @@ from db.scoping import EVERYWHERE
 from policies.authorizer import Authorizer, new_enforcer, shipped_rules
 from policies.permissions import Act, Obj, Role, ledger_object
 from resolvers import saved_queries
-from resolvers.access import Access, Grant, Principal
+from resolvers.common.access import Access, Grant, Principal
 from schema.root import graphql_schema
 from tests.conftest import token_for
 from tests.helpers import Tree, global_id, grant, make_tree

@@ -21,7 +21,7 @@ import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from resolvers.cells import CELL_MAX
+from resolvers.common.cells import CELL_MAX
 from resolvers.ledgers.sheets import COLUMNS, write_xlsx
 from tests.helpers import Tree, global_id, gql, gql_raw, make_tree
 from tests.schema.test_ledger_sheets import IMPORT, counts

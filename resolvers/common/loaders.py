@@ -36,7 +36,7 @@ from policies.permissions import Obj
 from resolvers.rollups import RollupSelection, RollupValue
 
 if TYPE_CHECKING:
-    from resolvers.access import Access
+    from resolvers.common.access import Access
 
 Reading = Callable[[], AbstractAsyncContextManager[AsyncSession]]
 

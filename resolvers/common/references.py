@@ -15,7 +15,7 @@ from db.queries import areas as area_queries
 from db.queries import cadres as cadre_queries
 from db.queries import households as household_queries
 from policies.scope import Scope
-from resolvers.errors import ErrorCode, InputError
+from resolvers.common.errors import ErrorCode, InputError
 
 
 @dataclasses.dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from resolvers.errors import ErrorCode, InputError
+from resolvers.common.errors import ErrorCode, InputError
 
 
 def not_in_future(field: str, day: dt.date, today: dt.date) -> list[InputError]:

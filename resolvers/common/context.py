@@ -19,8 +19,8 @@ from db.ledgers import Ledger
 from db.queries import access as access_queries
 from db.queries import rollups as rollup_queries
 from resolvers import rollups
-from resolvers.access import Access
-from resolvers.loaders import Loaders
+from resolvers.common.access import Access
+from resolvers.common.loaders import Loaders
 
 DEFAULT_DEADLINE_DAYS = 10
 # What a rollup statement may raise when its connection is gone (retried once).

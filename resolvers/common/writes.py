@@ -29,8 +29,8 @@ from db import counters
 from db.engine import write_transaction
 from db.queries import access as access_queries
 from db.queries import idempotency as idempotency_queries
-from resolvers.context import Context
-from resolvers.errors import ErrorCode, InputError
+from resolvers.common.context import Context
+from resolvers.common.errors import ErrorCode, InputError
 
 if TYPE_CHECKING:
     from _typeshed import DataclassInstance

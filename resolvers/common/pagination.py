@@ -11,8 +11,8 @@ from db.models import Area
 from db.queries import areas as area_queries
 from db.queries.pagination import Page as Page  # the pages resolvers return
 from policies.permissions import Obj
-from resolvers.context import Context
-from resolvers.errors import ArgumentError
+from resolvers.common.context import Context
+from resolvers.common.errors import ArgumentError
 
 _PREFIX = "cursor:"
 MAX_ROW_ID = 2**31
