@@ -1,4 +1,4 @@
-"""Meetings, suggestions, ledger items and their history; the ledger catalog."""
+"""Ledger items and their history; the ledger catalog and matrix."""
 
 from __future__ import annotations
 
@@ -15,8 +15,9 @@ from resolvers import households as household_resolvers
 from resolvers import meetings as meeting_resolvers
 from resolvers import visits as visit_resolvers
 from resolvers.ledgers import reads as ledger_reads
+from schema.meetings import Meeting, Suggestion
 from schema.relay import by_row_id
-from schema.types import Area, Cadre, Department, Household, Info, Visit
+from schema.types import Area, Cadre, Department, Household, Info, Visit, cadre_of
 
 strawberry.enum(
     ledgers.Status, name="LedgerStatus", description="Where an item is in its handling."
@@ -28,80 +29,6 @@ LedgerStatus = ledgers.Status
 Resolution = ledgers.Resolution
 Satisfaction = ledgers.Satisfaction
 LedgerAction = ledgers.Action
-
-
-async def _cadre(info: Info, cadre_id: int | None) -> Cadre | None:
-    if cadre_id is None:
-        return None
-    row = await cadre_resolvers.by_id(info.context, cadre_id=cadre_id)
-    return Cadre.from_row(row) if row else None
-
-
-@strawberry.type(description="A suggestion collected at a courtyard meeting (意见建议).")
-class Suggestion(Node):
-    id: NodeID[int]
-    content: str
-    _row: strawberry.Private[models.Suggestion]
-
-    resolve_node = by_row_id(
-        lambda context, row_id: meeting_resolvers.suggestion_by_id(context, suggestion_id=row_id)
-    )
-
-    @classmethod
-    def from_row(cls, row: models.Suggestion) -> Self:
-        return cls(id=row.id, content=row.content, _row=row)
-
-    @strawberry.field
-    async def meeting(self, info: Info) -> Meeting | None:
-        row = await meeting_resolvers.by_id(info.context, meeting_id=self._row.meeting_id)
-        return Meeting.from_row(row) if row else None
-
-    @strawberry.field(description="The household that made it, when one did.")
-    async def household(self, info: Info) -> Household | None:
-        if self._row.household_id is None:
-            return None
-        row = await household_resolvers.by_id(info.context, household_id=self._row.household_id)
-        return Household.from_row(row) if row else None
-
-
-@strawberry.type(description="A courtyard meeting (院坝会).")
-class Meeting(Node):
-    id: NodeID[int]
-    held_on: dt.date
-    attendee_count: int
-    topic: str
-    notes: str
-    _row: strawberry.Private[models.Meeting]
-
-    resolve_node = by_row_id(
-        lambda context, row_id: meeting_resolvers.by_id(context, meeting_id=row_id)
-    )
-
-    @classmethod
-    def from_row(cls, row: models.Meeting) -> Self:
-        return cls(
-            id=row.id,
-            held_on=row.held_on,
-            attendee_count=row.attendee_count,
-            topic=row.topic,
-            notes=row.notes,
-            _row=row,
-        )
-
-    @strawberry.field(description="The village, community or group where it was held.")
-    async def area(self, info: Info) -> Area | None:
-        row = await area_resolvers.by_id(info.context, area_id=self._row.area_id)
-        return Area.from_row(row) if row else None
-
-    @strawberry.field(description="The cadre who led it.")
-    async def host(self, info: Info) -> Cadre | None:
-        host = await _cadre(info, self._row.host_cadre_id)
-        return host
-
-    @strawberry.field
-    async def suggestions(self, info: Info) -> list[Suggestion]:
-        rows = await meeting_resolvers.suggestions(info.context, self._row)
-        return [Suggestion.from_row(row) for row in rows]
 
 
 ItemSource = Annotated[Visit | Meeting | Suggestion, strawberry.union("LedgerItemSource")]
@@ -134,7 +61,7 @@ class LedgerItemEvent:
 
     @strawberry.field(description="Who did it.")
     async def actor(self, info: Info) -> Cadre | None:
-        actor = await _cadre(info, self._row.actor_id)
+        actor = await cadre_of(info, self._row.actor_id)
         return actor
 
 
@@ -218,12 +145,12 @@ class LedgerItem(Node):
 
     @strawberry.field(description="The first-contact owner (首问责任人): who received it.")
     async def received_by(self, info: Info) -> Cadre | None:
-        cadre = await _cadre(info, self._row.received_by_id)
+        cadre = await cadre_of(info, self._row.received_by_id)
         return cadre
 
     @strawberry.field(description="Who is responsible for handling it now.")
     async def responsible(self, info: Info) -> Cadre | None:
-        return await _cadre(info, self._row.responsible_id)
+        return await cadre_of(info, self._row.responsible_id)
 
     @strawberry.field(description="The visit, meeting or suggestion it came from.")
     async def source(self, info: Info) -> ItemSource | None:

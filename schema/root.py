@@ -25,8 +25,9 @@ from strawberry.types import ExecutionContext
 from resolvers.common.context import Context
 from resolvers.common.errors import ArgumentError, is_unavailable
 from schema.errors import SERVICE_UNAVAILABLE, UNAVAILABLE_MESSAGE
-from schema.ledgers import LedgerItem, Meeting, Suggestion
+from schema.ledgers import LedgerItem
 from schema.limits import NoUnencodableText, NoUnencodableVariables, QueryCost
+from schema.meetings import Meeting, Suggestion
 from schema.mutations import Mutation
 from schema.query import Query
 from schema.scalars import SCALAR_OVERRIDES

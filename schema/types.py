@@ -25,7 +25,8 @@ from resolvers.ledgers import reads as ledger_reads
 from schema.relay import by_row_id, connection, decode_id
 
 if TYPE_CHECKING:
-    from schema.ledgers import LedgerItemConnection, LedgerItemFilter, MatrixCell, Meeting
+    from schema.ledgers import LedgerItemConnection, LedgerItemFilter, MatrixCell
+    from schema.meetings import Meeting
     from schema.rollups import Rollup
 
 LEDGERS = "schema.ledgers"
@@ -112,8 +113,8 @@ class Area(Node):
     @strawberry.field(description="Courtyard meetings held in this area's subtree.")
     async def meetings(
         self, info: Info, first: int | None = None, after: str | None = None
-    ) -> Connection[Annotated[Meeting, strawberry.lazy(LEDGERS)]]:
-        from schema.ledgers import Meeting
+    ) -> Connection[Annotated[Meeting, strawberry.lazy("schema.meetings")]]:
+        from schema.meetings import Meeting
 
         page = await page_held_in(
             info.context, self._row, meeting_resolvers.HELD, first=first, after=after
@@ -322,3 +323,11 @@ class Visit(Node):
     async def cadre(self, info: Info) -> Cadre | None:
         row = await cadre_resolvers.by_id(info.context, cadre_id=self._row.cadre_id)
         return Cadre.from_row(row) if row else None
+
+
+async def cadre_of(info: Info, cadre_id: int | None) -> Cadre | None:
+    """The cadre of ``cadre_id`` as the caller may see it (None: none given or none visible)."""
+    if cadre_id is None:
+        return None
+    row = await cadre_resolvers.by_id(info.context, cadre_id=cadre_id)
+    return Cadre.from_row(row) if row else None

@@ -8,7 +8,7 @@ import strawberry
 
 from resolvers import meetings as meeting_resolvers
 from schema.errors import AddSuggestionError, RecordMeetingError, from_input_errors
-from schema.ledgers import Meeting, Suggestion
+from schema.meetings import Meeting, Suggestion
 from schema.mutations.visits import IDEMPOTENCY_KEY_HELP
 from schema.relay import decode_id
 from schema.types import Info
