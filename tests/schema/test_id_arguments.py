@@ -3,7 +3,8 @@ a ledger or category name — answers for an object outside the caller's scope e
 as for one that does not exist: the same data, the same errors, the same counts.
 
 The set of such arguments is read from the schema itself, and must equal the table
-of cases below: a new id-typed argument fails this suite until it has a case.
+of cases (``tests.schema.id_case_table``): a new id-typed argument fails this suite
+until it has a case.
 """
 
 from __future__ import annotations
@@ -11,9 +12,8 @@ from __future__ import annotations
 import base64
 import contextlib
 import dataclasses
-import itertools
 import json
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator
 from typing import Any
 
 import httpx
@@ -31,10 +31,11 @@ from starlette.applications import Starlette
 from app.settings import Settings
 from db.models import Area, AreaLevel, Cadre, CadreRank, Department, DepartmentKind, Household
 from db.queries import areas as area_queries
-from resolvers.ledgers.sheets import write_xlsx
 from schema.root import schema
 from tests.conftest import token_for
 from tests.helpers import global_id, gql, grant, make_tree
+from tests.schema.id_case_table import CASES, L
+from tests.schema.id_cases import USER_ERRORS, Case, W, key, made_up, ref
 from tests.schema.ledger_api import RECORD, item_input
 
 # String arguments that name another object (besides every ID-typed one).
@@ -69,9 +70,6 @@ def referencing_arguments() -> set[str]:
 
 # -- the world ------------------------------------------------------------------------
 
-MADE_UP = 999_999
-USER_ERRORS = "errors { __typename ... on UserError { code field message } }"
-
 
 @dataclasses.dataclass
 class World:
@@ -81,13 +79,6 @@ class World:
 
     ids: dict[str, str]  # name → global id (or code)
     users: dict[str, httpx.AsyncClient]
-
-
-_serial = itertools.count(1)
-
-
-def key() -> str:
-    return f"id-arg-{next(_serial):08d}"
 
 
 async def _build(client: httpx.AsyncClient, sm: async_sessionmaker[AsyncSession]) -> dict[str, str]:
@@ -221,443 +212,6 @@ async def world(
                 )
             )
         yield World(ids=ids, users=users)
-
-
-# -- the cases ------------------------------------------------------------------------
-
-Request = tuple[str, dict[str, Any]]
-
-
-@dataclasses.dataclass(frozen=True)
-class Case:
-    """How to ask with one value in the argument, as whom, and with which values.
-
-    ``outside`` are real objects outside the user's scope (names in the world, or
-    literal values), each answered as ``made_up`` is; ``inside`` is a real object in
-    scope, whose answer must differ (so the case does reach the argument).
-    """
-
-    user: str
-    ask: Callable[[Any], Request]
-    inside: str
-    outside: tuple[str, ...]
-    made_up: str
-
-
-def mutation(
-    field: str, input_type: str, selection: str, base: Callable[[], dict[str, Any]]
-) -> Callable[[str], Callable[[Any], Request]]:
-    """A mutation taking ``input``; the argument under test is set by the case."""
-
-    def build(field_name: str) -> Callable[[Any], Request]:
-        def ask(value: Any) -> Request:
-            document = f"""mutation ($i: {input_type}!) {{ {field}(input: $i) {{
-              {selection} {USER_ERRORS} }} }}"""
-            return document, {"i": {**base(), field_name: value, "idempotencyKey": key()}}
-
-        return ask
-
-    return build
-
-
-def made_up(type_name: str) -> str:
-    return global_id(type_name, MADE_UP)
-
-
-# Filled per world: the ids are known only then; cases name them and resolve late.
-W: dict[str, str] = {}
-
-
-def ref(name: str) -> str:
-    return W[name]
-
-
-def visit_base() -> dict[str, Any]:
-    return {"householdId": ref("H1"), "cadreId": ref("K1"), "visitedOn": "2014-01-23"}
-
-
-def meeting_base() -> dict[str, Any]:
-    return {
-        "areaId": ref("V1"),
-        "heldOn": "2014-01-22",
-        "hostCadreId": ref("K1"),
-        "attendeeCount": 8,
-        "topic": "议事",
-    }
-
-
-def item_base() -> dict[str, Any]:
-    return {
-        "ledger": "livelihood",
-        "category": "water",
-        "title": "饮水",
-        "areaId": ref("V1"),
-        "householdId": ref("H1"),
-        "receivedOn": "2014-01-23",
-        "receivedById": ref("K1"),
-    }
-
-
-def department_item_base() -> dict[str, Any]:
-    return {
-        "ledger": "key_work",
-        "category": "service_style",
-        "title": "窗口作风",
-        "receivedOn": "2014-01-23",
-        "receivedById": ref("K1"),
-        "departmentId": ref("D1"),
-    }
-
-
-def action_base(extra: dict[str, Any]) -> Callable[[], dict[str, Any]]:
-    return lambda: {"itemId": ref("I1"), "actorId": ref("K1"), "on": "2014-01-27", **extra}
-
-
-ITEM = "replayed item { id status }"
-ACTIONS = {
-    "LedgerItemActionInput": ("resolveLedgerItemOnTheSpot", {}),
-    "AssignLedgerItemInput": ("assignLedgerItem", {"responsibleId": "K1", "method": "上门"}),
-    "MakeLedgerItemPlanInput": ("makeLedgerItemPlan", {"plan": "换管"}),
-    "EscalateLedgerItemInput": ("escalateLedgerItem", {"toAreaId": "T1"}),
-    "DeclineLedgerItemInput": ("declineLedgerItem", {"reason": "不符合政策"}),
-    "RateLedgerItemInput": ("rateLedgerItem", {"satisfaction": "SATISFIED"}),
-}
-
-
-def _action(input_type: str) -> Callable[[str], Callable[[Any], Request]]:
-    field, extra = ACTIONS[input_type]
-
-    def base() -> dict[str, Any]:
-        resolved = {k: (ref(v) if k.endswith("Id") else v) for k, v in extra.items()}
-        return action_base(resolved)()
-
-    return mutation(field, input_type, ITEM, base)
-
-
-def query(document: str, variable: str = "v") -> Callable[[Any], Request]:
-    return lambda value: (document, {variable: value})
-
-
-V1_LEDGER = """query ($f: LedgerItemFilter) { area(code: "519902101001") {
-  ledgerItems(filter: $f, first: 50) { totalCount partial edges { node { id } } }
-  ledgerMatrix(filter: $f) { ledger category status count } } }"""
-
-
-def ledger_filter(field: str) -> Callable[[Any], Request]:
-    return lambda value: (V1_LEDGER, {"f": {field: value}})
-
-
-def sheet() -> str:
-    return base64.b64encode(write_xlsx([])).decode()
-
-
-def user_mutation(document: str, **fixed: Any) -> Callable[[str], Callable[[Any], Request]]:
-    def build(arg: str) -> Callable[[Any], Request]:
-        def ask(value: Any) -> Request:
-            values = {k: (ref(v) if k in ("area", "department") else v) for k, v in fixed.items()}
-            return document, {**values, "username": values.get("username") or key(), arg: value}
-
-        return ask
-
-    return build
-
-
-GRANT = f"""mutation ($username: String!, $area: ID!, $department: ID) {{
-  grantRole(username: $username, role: "village_cadre", area: $area, department: $department) {{
-    changed {USER_ERRORS} }} }}"""
-REVOKE = f"""mutation ($username: String!, $area: ID!) {{
-  revokeRole(username: $username, role: "village_cadre", area: $area) {{
-    changed {USER_ERRORS} }} }}"""
-CREATE_USER = f"""mutation ($username: String!, $cadreId: ID) {{
-  createUser(username: $username, cadreId: $cadreId) {{ username {USER_ERRORS} }} }}"""
-NODE = """query ($v: ID!) { node(id: $v) { __typename id } }"""
-NODE_CASES = [  # inside, outside, their type
-    ("V1", ("V2", "T2", "V3"), "Area"),
-    ("H1", ("H2", "H3"), "Household"),
-    ("K1", ("KT1", "K3"), "Cadre"),
-    ("D1", ("D2",), "Department"),
-    ("VS1", ("VS2",), "Visit"),
-    ("M1", ("M2",), "Meeting"),
-    ("S1", ("S2",), "Suggestion"),
-    ("I1", ("I2", "IS1"), "LedgerItem"),
-]
-L = "literal:"  # a value given as is, not a name in the world
-
-CASES: dict[str, Case | list[Case]] = {
-    # Queries
-    "Query.node(id)": [
-        Case("village", query(NODE), inside, outside, made_up(type_name))
-        for inside, outside, type_name in NODE_CASES
-    ],
-    "Query.nodes(ids)": Case(
-        "village",
-        lambda ids: ("query ($v: [ID!]!) { nodes(ids: $v) { __typename id } }", {"v": ids}),
-        "list:V1,H1,K1,D1,VS1,M1,S1,I1",
-        ("list:V2,H2,KT1,D2,VS2,M2,S2,I2,IS1",),
-        "made-up-list:Area,Household,Cadre,Department,Visit,Meeting,Suggestion,LedgerItem,"
-        "LedgerItem",
-    ),
-    "Query.area(code)": Case(
-        "village",
-        query(
-            """query ($v: String!) {
-              plain: area(code: $v) { id name code ledgerItems { totalCount } }
-              counted: area(code: $v) { id rollup { households items { count } }
-                children { rollup { personVisits } } } }"""
-        ),
-        "V1code",
-        ("V2code", "V3code"),
-        L + "519902101099",
-    ),
-    "Query.areas(under)": Case(
-        "village",
-        query("query ($v: ID) { areas(under: $v) { code rollup { households } } }"),
-        "V1",
-        ("V2", "T2"),
-        made_up("Area"),
-    ),
-    "Query.explainAccess(area)": Case(
-        "admin",
-        query(
-            """query ($v: ID!) { explainAccess(username: "village", action: "visit.write",
-              area: $v) { allowed reasons { role decision } } }"""
-        ),
-        "V1",
-        ("V3", "T2"),
-        made_up("Area"),
-    ),
-    "Me.can(area)": Case(
-        "village",
-        query(
-            """query ($v: ID) { me { w: can(action: "visit.write", area: $v)
-              r: can(action: "area.read", area: $v) } }"""
-        ),
-        "V1",
-        ("V2", "T2"),
-        made_up("Area"),
-    ),
-    "LedgerItemFilter.responsibleId": Case(
-        "village", ledger_filter("responsibleId"), "K1", ("KT1", "K3"), made_up("Cadre")
-    ),
-    "LedgerItemFilter.ledgers": Case(
-        "village",
-        ledger_filter("ledgers"),
-        L + "livelihood",
-        (L + "stability", L + "petition"),
-        L + "nosuch",
-    ),
-    "LedgerItemFilter.categories": Case(
-        "village", ledger_filter("categories"), L + "water", (L + "land_acquisition",), L + "nosuch"
-    ),
-    "Rollup.items(ledgers)": Case(
-        "village",
-        query(
-            """query ($v: [String!]) { area(code: "519902101001") {
-              rollup { items(ledgers: $v) { ledger category status count } } } }"""
-        ),
-        L + "livelihood",
-        (L + "stability", L + "petition"),
-        L + "nosuch",
-    ),
-    # Visits and meetings
-    "RecordVisitInput.householdId": Case(
-        "village",
-        mutation("recordVisit", "RecordVisitInput", "replayed visit { id }", visit_base)(
-            "householdId"
-        ),
-        "H1",
-        ("H2", "H3"),
-        made_up("Household"),
-    ),
-    "RecordVisitInput.cadreId": Case(
-        "village",
-        mutation("recordVisit", "RecordVisitInput", "replayed visit { id }", visit_base)("cadreId"),
-        "K1",
-        ("KT1", "K3"),
-        made_up("Cadre"),
-    ),
-    "BatchVisitInput.householdId": Case(
-        "village",
-        lambda v: (
-            f"""mutation ($v: [BatchVisitInput!]!, $k: String!) {{
-              recordVisits(visits: $v, idempotencyKey: $k) {{ recorded {USER_ERRORS} }} }}""",
-            {"v": [{**visit_base(), "householdId": v}], "k": key()},
-        ),
-        "H1",
-        ("H2", "H3"),
-        made_up("Household"),
-    ),
-    "BatchVisitInput.cadreId": Case(
-        "village",
-        lambda v: (
-            f"""mutation ($v: [BatchVisitInput!]!, $k: String!) {{
-              recordVisits(visits: $v, idempotencyKey: $k) {{ recorded {USER_ERRORS} }} }}""",
-            {"v": [{**visit_base(), "cadreId": v}], "k": key()},
-        ),
-        "K1",
-        ("KT1", "K3"),
-        made_up("Cadre"),
-    ),
-    "RecordMeetingInput.areaId": Case(
-        "village",
-        mutation("recordMeeting", "RecordMeetingInput", "meeting { id }", meeting_base)("areaId"),
-        "V1",
-        ("V2", "V3"),
-        made_up("Area"),
-    ),
-    "RecordMeetingInput.hostCadreId": Case(
-        "village",
-        mutation("recordMeeting", "RecordMeetingInput", "meeting { id }", meeting_base)(
-            "hostCadreId"
-        ),
-        "K1",
-        ("KT1", "K3"),
-        made_up("Cadre"),
-    ),
-    "AddSuggestionInput.meetingId": Case(
-        "village",
-        mutation(
-            "addSuggestion",
-            "AddSuggestionInput",
-            "suggestion { id }",
-            lambda: {"meetingId": ref("M1"), "content": "装路灯"},
-        )("meetingId"),
-        "M1",
-        ("M2",),
-        made_up("Meeting"),
-    ),
-    "AddSuggestionInput.householdId": Case(
-        "village",
-        mutation(
-            "addSuggestion",
-            "AddSuggestionInput",
-            "suggestion { id }",
-            lambda: {"meetingId": ref("M1"), "content": "装路灯"},
-        )("householdId"),
-        "H1",
-        ("H2", "H3"),
-        made_up("Household"),
-    ),
-    # Recording ledger items
-    **{
-        f"RecordLedgerItemInput.{field}": Case(
-            "village",
-            mutation("recordLedgerItem", "RecordLedgerItemInput", ITEM, item_base)(field),
-            inside,
-            outside,
-            made,
-        )
-        for field, inside, outside, made in (
-            ("receivedById", "K1", ("KT1", "K3"), made_up("Cadre")),
-            ("areaId", "V1", ("V2", "V3"), made_up("Area")),
-            ("householdId", "H1", ("H2", "H3"), made_up("Household")),
-            ("sourceVisitId", "VS1", ("VS2",), made_up("Visit")),
-            ("sourceMeetingId", "M1", ("M2",), made_up("Meeting")),
-            ("sourceSuggestionId", "S1", ("S2",), made_up("Suggestion")),
-            ("ledger", L + "livelihood", (L + "stability", L + "petition"), L + "nosuch"),
-            ("category", L + "water", (L + "land_acquisition",), L + "nosuch"),
-        )
-    },
-    "RecordLedgerItemInput.reasons": Case(
-        "village",
-        mutation(
-            "recordLedgerItem",
-            "RecordLedgerItemInput",
-            ITEM,
-            lambda: {**item_base(), "ledger": "hardship", "category": None},
-        )("reasons"),
-        "literal-list:illness",
-        ("literal-list:land_acquisition",),
-        "literal-list:nosuch",
-    ),
-    "RecordLedgerItemInput.departmentId": Case(
-        "department",
-        mutation("recordLedgerItem", "RecordLedgerItemInput", ITEM, department_item_base)(
-            "departmentId"
-        ),
-        "D1",
-        ("D2",),
-        made_up("Department"),
-    ),
-    # Handling
-    **{
-        f"{input_type}.itemId": Case(
-            "village", _action(input_type)("itemId"), "I1", ("I2", "IS1"), made_up("LedgerItem")
-        )
-        for input_type in ACTIONS
-    },
-    **{
-        f"{input_type}.actorId": Case(
-            "village", _action(input_type)("actorId"), "K1", ("KT1", "K3"), made_up("Cadre")
-        )
-        for input_type in ACTIONS
-    },
-    "AssignLedgerItemInput.responsibleId": Case(
-        "village",
-        _action("AssignLedgerItemInput")("responsibleId"),
-        "K1",
-        ("KT1", "K3"),
-        made_up("Cadre"),
-    ),
-    # An area above the item is a higher body the cadre may report to, seen or not;
-    # any other area answers like none.
-    "EscalateLedgerItemInput.toAreaId": Case(
-        "village",
-        _action("EscalateLedgerItemInput")("toAreaId"),
-        "T1",
-        ("V2", "T2", "V3"),
-        made_up("Area"),
-    ),
-    "EscalateLedgerItemInput.toDepartmentId": Case(
-        "village",
-        mutation(
-            "escalateLedgerItem",
-            "EscalateLedgerItemInput",
-            ITEM,
-            action_base({}),
-        )("toDepartmentId"),
-        "D1",
-        ("D2",),
-        made_up("Department"),
-    ),
-    "ImportLedgerInput.villageId": Case(
-        "village",
-        mutation(
-            "importLedger",
-            "ImportLedgerInput",
-            "imported replayed",
-            lambda: {"fileName": "x.xlsx", "content": sheet()},
-        )("villageId"),
-        "V1",
-        ("V2", "V3"),
-        made_up("Area"),
-    ),
-    # Administration, by an administrator of township T1
-    "Mutation.createUser(cadreId)": Case(
-        "admin", user_mutation(CREATE_USER)("cadreId"), "K1", ("K3",), made_up("Cadre")
-    ),
-    "Mutation.grantRole(area)": Case(
-        "admin",
-        user_mutation(GRANT, username="village")("area"),
-        "V1",
-        ("V3", "T2"),
-        made_up("Area"),
-    ),
-    "Mutation.grantRole(department)": Case(
-        "admin",
-        user_mutation(GRANT, username="village", area="V1")("department"),
-        "D1",
-        ("D2",),
-        made_up("Department"),
-    ),
-    "Mutation.revokeRole(area)": Case(
-        "admin",
-        user_mutation(REVOKE, username="village")("area"),
-        "V1",
-        ("V3", "T2"),
-        made_up("Area"),
-    ),
-}
 
 
 def _value(spec: str) -> Any:
